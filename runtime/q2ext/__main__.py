@@ -1,0 +1,7 @@
+"""`python -m q2ext ...`: the project's commands."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,242 @@
+"""Seal and open a message: the wire format (docs/wire-format.md), nothing else."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from . import WIRE_VERSION
+from .keyring import Key, KeyRing
+
+TYPE_PREFIX = "sdk-generic."
+SIGNED_HEADERS = (
+    "q2msg-type",
+    "q2msg-id",
+    "q2msg-timestamp",
+    "q2msg-cryptokey",
+    "q2msg-version",
+    "q2msg-envstack",
+    "q2msg-gitrev",
+)
+# The order headers are written in: the seed tutorial's first, then ours.
+WIRE_ORDER = (
+    "q2msg-type",
+    "q2msg-hmac",
+    "q2msg-gitrev",
+    "q2msg-version",
+    "q2msg-envstack",
+    "q2msg-cryptokey",
+    "q2msg-id",
+    "q2msg-timestamp",
+)
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_TOKEN = re.compile(r"[A-Za-z0-9_.:\-]{1,64}\Z")
+_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}\Z")
+
+
+class EnvelopeError(Exception):
+    """A message was refused; status is the HTTP answer, reason is safe to log (no secrets)."""
+
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Malformed(EnvelopeError):
+    status = 400
+
+
+class Unauthenticated(EnvelopeError):
+    status = 401
+
+
+class Expired(EnvelopeError):
+    status = 410
+
+
+class FromTheFuture(EnvelopeError):
+    status = 425
+
+
+class TooLarge(EnvelopeError):
+    status = 413
+
+
+@dataclass(frozen=True)
+class Message:
+    """What handle() receives: the decrypted text and the envelope's facts about it."""
+
+    text: str
+    type: str
+    id: str
+    timestamp_ms: int
+    key_id: str
+    env_stack: str = ""
+    git_rev: str = ""
+    version: str = WIRE_VERSION
+    attempt: int = 1
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def age_seconds(self) -> float:
+        return max(0.0, time.time() - self.timestamp_ms / 1000)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A sealed message as it travels: q2msg-* headers and the ciphertext body."""
+
+    headers: dict[str, str]
+    body: bytes
+
+
+def topic_for(message_type: str) -> str:
+    """The q2msg-type header and Kafka topic of a message type."""
+    return TYPE_PREFIX + message_type
+
+
+def check_type(message_type: str) -> str:
+    """Refuse a message type that cannot be a URL path segment and topic name."""
+    if not isinstance(message_type, str) or not _TYPE.match(message_type):
+        raise ValueError(
+            f"message type {message_type!r} must start with a letter and hold only letters, digits and _"
+        )
+    return message_type
+
+
+def canonical(headers: Mapping[str, str]) -> bytes:
+    """The signed header block: a fixed prefix, then name:value lines in SIGNED_HEADERS order."""
+    return ("q2msg/1\n" + "".join(f"{name}:{headers[name]}\n" for name in SIGNED_HEADERS)).encode()
+
+
+def _mac(key: Key, signed: bytes, body: bytes) -> str:
+    digest = hmac.new(key.mac_key, signed, hashlib.sha256)
+    digest.update(body)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def _aead(key: Key) -> AESGCM:
+    cached = key.__dict__.get("_aead")
+    if cached is None:
+        cached = key.__dict__["_aead"] = AESGCM(key.enc_key)
+    return cached
+
+
+def seal(
+    text: str,
+    message_type: str,
+    key: Key,
+    *,
+    env_stack: str = "",
+    git_rev: str = "",
+    msg_id: str | None = None,
+    timestamp_ms: int | None = None,
+    nonce: bytes | None = None,
+) -> Sealed:
+    """Encrypt the text (AES-256-GCM, headers as AAD) and sign headers and ciphertext (HMAC-SHA256)."""
+    check_type(message_type)
+    headers = {
+        "q2msg-type": topic_for(message_type),
+        "q2msg-id": msg_id or uuid.uuid4().hex,
+        "q2msg-timestamp": str(int(time.time() * 1000) if timestamp_ms is None else timestamp_ms),
+        "q2msg-cryptokey": key.id,
+        "q2msg-version": WIRE_VERSION,
+        "q2msg-envstack": env_stack or "-",
+        "q2msg-gitrev": git_rev or "-",
+    }
+    for name in ("q2msg-id", "q2msg-envstack", "q2msg-gitrev"):
+        if not _TOKEN.match(headers[name]):
+            raise ValueError(f"{name} {headers[name]!r} must be 1-64 letters, digits or _.:-")
+    signed = canonical(headers)
+    nonce = os.urandom(NONCE_BYTES) if nonce is None else nonce
+    body = nonce + _aead(key).encrypt(nonce, text.encode("utf-8"), signed)
+    mac = _mac(key, signed, body)
+    return Sealed({name: mac if name == "q2msg-hmac" else headers[name] for name in WIRE_ORDER}, body)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if value is None:
+        raise Malformed(f"missing header {name}")
+    return value
+
+
+def open(  # noqa: A001 - the natural name; envelope.open is always called qualified
+    headers: Mapping[str, str],
+    body: bytes,
+    ring: KeyRing,
+    *,
+    max_bytes: int = 1024 * 1024,
+    max_age_s: float = 7 * 24 * 3600,
+    max_future_s: float = 300,
+    expected_type: str | None = None,
+    now: float | None = None,
+) -> Message:
+    """Verify (constant-time HMAC), check age, decrypt; raise an EnvelopeError saying why not."""
+    if len(body) > max_bytes:
+        raise TooLarge(f"body of {len(body)} bytes is over the {max_bytes}-byte limit")
+    values = {name: _header(headers, name) for name in SIGNED_HEADERS}
+    given_mac = _header(headers, "q2msg-hmac")
+    mtype = values["q2msg-type"]
+    if not mtype.startswith(TYPE_PREFIX) or not _TYPE.match(mtype[len(TYPE_PREFIX):]):
+        raise Malformed(f"q2msg-type {mtype[:80]!r} is not sdk-generic.<Type>")
+    if expected_type is not None and mtype != topic_for(expected_type):
+        raise Malformed(f"q2msg-type {mtype!r} does not belong on the route of {expected_type}")
+    if values["q2msg-version"].split(".")[0] != WIRE_VERSION.split(".")[0]:
+        raise Malformed(f"wire version {values['q2msg-version'][:20]!r} is not supported (this runtime speaks {WIRE_VERSION})")
+    for name, value in values.items():
+        if name != "q2msg-type" and not _TOKEN.match(value):
+            raise Malformed(f"header {name} is not a short token")
+    if not values["q2msg-timestamp"].isdigit():
+        raise Malformed("q2msg-timestamp is not milliseconds since the epoch")
+    try:
+        mac_bytes = base64.b64decode(given_mac, validate=True)
+    except (binascii.Error, ValueError):
+        raise Malformed("q2msg-hmac is not base64") from None
+    if len(body) < NONCE_BYTES + TAG_BYTES:
+        raise Malformed(f"body of {len(body)} bytes is too short to be a sealed message")
+    key = ring.get(values["q2msg-cryptokey"])
+    if key is None:
+        raise Unauthenticated(f"unknown key {values['q2msg-cryptokey']!r}")
+    signed = canonical(values)
+    expected = base64.b64decode(_mac(key, signed, body))
+    if not hmac.compare_digest(expected, mac_bytes):
+        raise Unauthenticated(f"hmac mismatch for key {key.id}")
+    now = time.time() if now is None else now
+    sent = int(values["q2msg-timestamp"]) / 1000
+    if now - sent > max_age_s:
+        raise Expired(f"message is {now - sent:.0f}s old, over the maximum age of {max_age_s:.0f}s")
+    if sent - now > max_future_s:
+        raise FromTheFuture(f"message is {sent - now:.0f}s in the future (clock skew limit {max_future_s:.0f}s)")
+    try:
+        plain = _aead(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], signed)
+        text = plain.decode("utf-8")
+    except (InvalidTag, UnicodeDecodeError):
+        raise Unauthenticated(f"body does not decrypt under key {key.id}") from None
+    attempt = headers.get("q2msg-attempt", "1")
+    return Message(
+        text=text,
+        type=mtype[len(TYPE_PREFIX):],
+        id=values["q2msg-id"],
+        timestamp_ms=int(values["q2msg-timestamp"]),
+        key_id=key.id,
+        env_stack=values["q2msg-envstack"],
+        git_rev=values["q2msg-gitrev"],
+        version=values["q2msg-version"],
+        attempt=int(attempt) if attempt.isdigit() else 1,
+        headers=dict(headers),
+    )

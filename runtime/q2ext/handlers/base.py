@@ -1,0 +1,65 @@
+"""The base of every extension handler: a logger named like the seed's, settings, JSON helpers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+
+from .. import settings as settings_mod
+from ..settings import Settings
+
+
+class Q2BaseRequestHandler(tornado.web.RequestHandler):
+    """A Tornado handler with what every extension kind needs; get()/post() are yours to write."""
+
+    @property
+    def logger(self) -> logging.Logger:
+        """Logger 'extension.<route>' (e.g. extension.SendToBus), as in the seed tutorial's log."""
+        logger = getattr(self, "_q2_logger", None)
+        if logger is None:
+            route = self.request.path.strip("/") or type(self).__name__
+            logger = self._q2_logger = logging.getLogger(f"extension.{route}")
+        return logger
+
+    @property
+    def q2_settings(self) -> Settings:
+        return self.application.settings.get("q2ext_settings") or settings_mod.get()
+
+    @property
+    def extension_name(self) -> str:
+        """The extension package this handler lives in (its top-level module name)."""
+        return type(self).__module__.split(".")[0]
+
+    def get_template_path(self) -> str:
+        """Each extension renders templates from its own templates/ folder."""
+        module = sys.modules.get(type(self).__module__)
+        base = Path(module.__file__).parent if module and getattr(module, "__file__", None) else Path.cwd()
+        return str(base / "templates")
+
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        """Answer with a JSON body and status."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(payload, default=str))
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 that says why not."""
+        if not self.request.body:
+            return {}
+        try:
+            value = json.loads(self.request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise tornado.web.HTTPError(400, reason="body is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise tornado.web.HTTPError(400, reason="body must be a JSON object")
+        return value
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors answer JSON with the reason, never a traceback (even in DEBUG)."""
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"status": status_code, "error": self._reason}))

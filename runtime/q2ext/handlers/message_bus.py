@@ -1,0 +1,118 @@
+"""Message Bus kind: verify, decrypt and deduplicate a bus delivery, then call handle(message)."""
+
+from __future__ import annotations
+
+import time
+
+from .. import delivery, envelope
+from ..dedup import Claim
+from ..envelope import EnvelopeError, Message, TooLarge
+from ..services import Services
+from .base import Q2BaseRequestHandler
+
+BUS_SUFFIX = "/message/process/sdk"
+
+
+class DeadLetter(Exception):
+    """Raise in handle() to send this message straight to the dead-letter topic, with a reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryLater(Exception):
+    """Raise in handle() to have the relay deliver this message again after a pause."""
+
+    def __init__(self, reason: str = "retry requested", after_seconds: float = 5.0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after_seconds = after_seconds
+
+
+class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
+    """Consumes messages of MESSAGE_TYPE posted by the bus to /<Type>/message/process/sdk."""
+
+    MESSAGE_TYPE: str = ""
+
+    async def handle(self, message: Message) -> None:
+        """Override: your logic for one message. Raise to have it retried."""
+
+    @property
+    def services(self) -> Services:
+        return self.application.settings["q2ext_services"]
+
+    async def prepare(self) -> None:
+        """Bus deliveries are handled here; other requests go on to get()/post() as usual."""
+        if self.request.method == "POST" and self.request.path.endswith(BUS_SUFFIX):
+            await self._receive()
+
+    def check_xsrf_cookie(self) -> None:
+        """Bus deliveries are authenticated by their signatures, not cookies."""
+
+    def _refuse(self, status: int, reason: str, msg_id: str = "-") -> None:
+        self.logger.warning("refused message %s: %s (%d)", msg_id[:64], reason, status)
+        self.services.metrics.counter("q2ext_refused_total", "Deliveries refused").inc(
+            type=self.MESSAGE_TYPE, status=str(status)
+        )
+        self.set_status(status)
+        self.set_header("q2msg-refused", reason[:200])
+        self.finish({"status": status, "error": reason})
+
+    async def _receive(self) -> None:
+        services = self.services
+        cfg = services.settings
+        headers = self.request.headers
+        msg_id = headers.get("q2msg-id", "-")
+        try:
+            if len(self.request.body) > cfg.MAX_MESSAGE_BYTES:
+                raise TooLarge(f"body of {len(self.request.body)} bytes is over the {cfg.MAX_MESSAGE_BYTES}-byte limit")
+            delivery.verify(headers, services.ring.delivery, cfg.DELIVERY_TOLERANCE_SECONDS)
+            message = envelope.open(
+                headers,
+                self.request.body,
+                services.ring,
+                max_bytes=cfg.MAX_MESSAGE_BYTES,
+                max_age_s=cfg.MAX_MESSAGE_AGE_SECONDS,
+                max_future_s=cfg.MAX_FUTURE_SKEW_SECONDS,
+                expected_type=self.MESSAGE_TYPE,
+            )
+        except EnvelopeError as exc:
+            return self._refuse(exc.status, exc.reason, msg_id)
+        await self._dispatch(message)
+
+    async def _dispatch(self, message: Message) -> None:
+        services = self.services
+        claim = services.seen.claim(message.id)
+        if claim is Claim.DONE:
+            self.logger.info("message %s already handled: acknowledged, not handled again", message.id)
+            services.metrics.counter("q2ext_duplicates_total", "Redeliveries acknowledged").inc(type=message.type)
+            return self.finish({"status": 200, "id": message.id, "duplicate": True})
+        if claim is Claim.BUSY:
+            return self._refuse(409, "this message is being handled right now; retry", message.id)
+        if services.settings.DEBUG:
+            self.logger.debug("Message: %s", message.text)
+        started = time.perf_counter()
+        try:
+            await self.handle(message)
+        except DeadLetter as exc:
+            services.seen.release(message.id)
+            return self._refuse(422, f"dead letter requested: {exc.reason}", message.id)
+        except RetryLater as exc:
+            services.seen.release(message.id)
+            self.set_header("Retry-After", str(max(0, int(exc.after_seconds))))
+            return self._refuse(503, f"retry requested: {exc.reason}", message.id)
+        except Exception:
+            services.seen.release(message.id)
+            self.logger.exception("handle() raised for message %s; answering 500 so the bus retries", message.id)
+            services.metrics.counter("q2ext_handle_errors_total", "handle() calls that raised").inc(type=message.type)
+            self.set_status(500)
+            return self.finish({"status": 500, "error": "handle() raised; the bus will retry", "id": message.id})
+        services.seen.done(message.id)
+        services.metrics.counter("q2ext_handled_total", "Messages handled").inc(type=message.type)
+        services.metrics.histogram("q2ext_handle_seconds", "Time spent in handle()").observe(
+            time.perf_counter() - started, type=message.type
+        )
+        if services.handled is not None:
+            services.handled.append(message)
+        self.finish({"status": 200, "id": message.id})

@@ -1,0 +1,196 @@
+"""Keys by id: load from a file or the environment, create, rotate, retire; never log a secret."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+FORMAT = "q2ext-keyring/1"
+ENV_KEYRING = "Q2EXT_KEYRING"
+log = logging.getLogger("q2ext.keys")
+
+
+class KeyRingError(Exception):
+    """The key ring is missing, malformed or not allowed here; the message says how to fix it."""
+
+
+def _derive(secret: bytes, purpose: str) -> bytes:
+    """One 32-byte sub-key per purpose, so encryption and signing never share a key."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"q2ext/1 {purpose}".encode()).derive(secret)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of the ring: its id (what q2msg-cryptokey carries) and the derived sub-keys."""
+
+    id: str
+    secret: bytes
+
+    @cached_property
+    def enc_key(self) -> bytes:
+        return _derive(self.secret, "enc")
+
+    @cached_property
+    def mac_key(self) -> bytes:
+        return _derive(self.secret, "mac")
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Key(id={self.id!r})"
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The message keys by id, the active one, and the relay's delivery key."""
+
+    keys: dict[str, Key]
+    active_id: str
+    delivery: Key
+    dev: bool = False
+    source: str = "memory"
+
+    @property
+    def active(self) -> Key:
+        return self.keys[self.active_id]
+
+    def get(self, key_id: str) -> Key | None:
+        return self.keys.get(key_id)
+
+    def to_json(self) -> dict:
+        """The on-disk form (contains secrets: write it only with write_file())."""
+        return {
+            "format": FORMAT,
+            "dev": self.dev,
+            "active": self.active_id,
+            "keys": {k.id: _b64(k.secret) for k in self.keys.values()},
+            "delivery": {"id": self.delivery.id, "secret": _b64(self.delivery.secret)},
+            "updated": int(time.time()),
+        }
+
+    def __repr__(self) -> str:
+        return f"KeyRing(ids={sorted(self.keys)}, active={self.active_id!r}, dev={self.dev}, source={self.source!r})"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text.encode())
+    except (ValueError, TypeError):
+        raise KeyRingError(f"key ring: {what} is not base64") from None
+    if len(raw) < 32:
+        raise KeyRingError(f"key ring: {what} is shorter than 32 bytes")
+    return raw
+
+
+def new(dev: bool = False, first_id: str = "1") -> KeyRing:
+    """A fresh ring with one random key and a random delivery key."""
+    key = Key(first_id, secrets.token_bytes(32))
+    return KeyRing({key.id: key}, key.id, Key("d1", secrets.token_bytes(32)), dev=dev)
+
+
+def parse(data: dict, source: str) -> KeyRing:
+    """Build a ring from its JSON form, with errors that name what is wrong."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise KeyRingError(f"{source}: not a q2ext key ring (expected format {FORMAT!r})")
+    raw_keys = data.get("keys")
+    if not isinstance(raw_keys, dict) or not raw_keys:
+        raise KeyRingError(f"{source}: the key ring holds no keys")
+    keys = {str(kid): Key(str(kid), _unb64(secret, f"key {kid}")) for kid, secret in raw_keys.items()}
+    active = str(data.get("active", ""))
+    if active not in keys:
+        raise KeyRingError(f"{source}: active key {active!r} is not in the ring")
+    delivery = data.get("delivery") or {}
+    if "secret" not in delivery:
+        raise KeyRingError(f"{source}: the key ring has no delivery key")
+    dkey = Key(str(delivery.get("id", "d1")), _unb64(delivery["secret"], "delivery key"))
+    return KeyRing(keys, active, dkey, dev=bool(data.get("dev", False)), source=source)
+
+
+def read_file(path: str | os.PathLike) -> KeyRing:
+    """Load a ring from a JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise KeyRingError(f"no key ring at {path}: run `make keys` to create one") from None
+    except json.JSONDecodeError as exc:
+        raise KeyRingError(f"{path}: not valid JSON (line {exc.lineno})") from None
+    return parse(data, f"file {path}")
+
+
+def write_file(ring: KeyRing, path: str | os.PathLike) -> Path:
+    """Write atomically with mode 0600, so a crash never leaves half a ring."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keyring-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(ring.to_json(), fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def rotate(ring: KeyRing) -> KeyRing:
+    """Add a new key and make it active; older keys still open messages until retired."""
+    next_id = str(max(int(k) for k in ring.keys if k.isdigit()) + 1 if any(k.isdigit() for k in ring.keys) else 1)
+    key = Key(next_id, secrets.token_bytes(32))
+    return KeyRing({**ring.keys, key.id: key}, key.id, ring.delivery, ring.dev, ring.source)
+
+
+def retire(ring: KeyRing, key_id: str) -> KeyRing:
+    """Remove one key; the active key cannot be retired (rotate first)."""
+    if key_id not in ring.keys:
+        raise KeyRingError(f"key {key_id!r} is not in the ring (ids: {', '.join(sorted(ring.keys))})")
+    if key_id == ring.active_id:
+        raise KeyRingError(f"key {key_id!r} is the active key: run `make rotate-key` first")
+    keys = {k: v for k, v in ring.keys.items() if k != key_id}
+    return KeyRing(keys, ring.active_id, ring.delivery, ring.dev, ring.source)
+
+
+def load_for(settings, environ: dict[str, str] | None = None) -> KeyRing:
+    """The ring this process must use: environment, then file, then (DEBUG only) the dev ring."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_KEYRING):
+        try:
+            data = json.loads(environ[ENV_KEYRING])
+        except json.JSONDecodeError:
+            raise KeyRingError(f"environment variable {ENV_KEYRING} is not valid JSON") from None
+        ring = parse(data, f"environment variable {ENV_KEYRING}")
+    elif Path(settings.KEYRING_FILE).exists():
+        ring = read_file(settings.KEYRING_FILE)
+    elif settings.DEBUG:
+        ring = _dev_ring(Path(settings.DEV_KEYRING_FILE))
+    else:
+        raise KeyRingError(
+            f"no key ring: DEBUG is off, so a real key ring is required. Run `make keys` "
+            f"(writes {settings.KEYRING_FILE}), or set {ENV_KEYRING} or Q2EXT_KEYRING_FILE"
+        )
+    if ring.dev and not settings.DEBUG:
+        raise KeyRingError(f"{ring.source} is a development key ring; out of DEBUG run `make keys` for a real one")
+    return ring
+
+
+def _dev_ring(path: Path) -> KeyRing:
+    """The development ring: created on first run, ignored by git, allowed only in DEBUG."""
+    if not path.exists():
+        write_file(new(dev=True, first_id="0"), path)
+        log.warning("created a DEVELOPMENT key ring at %s (DEBUG only, never use it in production)", path)
+    return read_file(path)

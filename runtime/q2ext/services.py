@@ -1,0 +1,88 @@
+"""The per-process services every part shares: settings, key ring, seen ids, metrics, bus."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import keyring as keyring_mod
+from . import settings as settings_mod
+from .dedup import MemorySeenIds
+from .keyring import KeyRing
+from .metrics import Registry
+from .settings import Settings
+
+log = logging.getLogger("q2ext")
+
+
+@lru_cache(maxsize=1)
+def git_rev() -> str:
+    """The short git revision of the project, or '-' outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "-"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "-"
+
+
+@dataclass
+class Services:
+    """What one process uses; built once by the server, the relay or the CLI."""
+
+    settings: Settings
+    ring: KeyRing
+    seen: object
+    metrics: Registry = field(default_factory=Registry)
+    bus: object | None = None
+    handled: list | None = None  # set by q2ext.testing to record handled messages
+
+    def get_bus(self):
+        """The configured bus, created on first use (loopback in DEBUG, Kafka otherwise)."""
+        if self.bus is None:
+            from .bus import make_bus
+
+            self.bus = make_bus(self)
+        return self.bus
+
+    async def close(self) -> None:
+        if self.bus is not None:
+            await self.bus.close()
+            self.bus = None
+        close = getattr(self.seen, "close", None)
+        if close:
+            close()
+
+
+def make_seen(settings: Settings):
+    """The seen-id store the settings ask for."""
+    window = max(settings.DELIVERY_TOLERANCE_SECONDS * 4, 3600)
+    return MemorySeenIds(max_ids=settings.SEEN_IDS_MAX, window_s=window)
+
+
+def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:
+    """Services for this process from the settings; refuses to run out of DEBUG without a real ring."""
+    settings = settings or settings_mod.get()
+    ring = ring or keyring_mod.load_for(settings)
+    return Services(settings=settings, ring=ring, seen=make_seen(settings))
+
+
+_current: Services | None = None
+
+
+def current() -> Services:
+    """The process's services, built from settings on first use."""
+    global _current
+    if _current is None:
+        _current = build()
+    return _current
+
+
+def install(services: Services | None) -> Services | None:
+    """Make these the process's services (the server, relay and tests call it)."""
+    global _current
+    _current = services
+    return services
