@@ -81,8 +81,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print(f"key ring {path} exists (ids {', '.join(sorted(ring.keys))}, active {ring.active_id}); "
               f"use `make rotate-key` to add a key")
         return 0
-    keyring.write_file(keyring.new(), path)
-    print(f"created key ring {path} (mode 0600, ignored by git). Keep it secret; back it up in your secret store.")
+    ring = keyring.new()
+    keyring.write_file(ring, path)
+    keyring.write_delivery_file(ring, cfg.DELIVERY_KEY_FILE)
+    print(f"created key ring {path} and the relay's delivery key {cfg.DELIVERY_KEY_FILE} (mode 0600, ignored by git).")
+    print("Keep them secret; in production load them from your secret store (Q2EXT_KEYRING, Q2EXT_DELIVERY_KEY).")
     return 0
 
 

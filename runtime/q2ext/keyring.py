@@ -194,3 +194,56 @@ def _dev_ring(path: Path) -> KeyRing:
         write_file(new(dev=True, first_id="0"), path)
         log.warning("created a DEVELOPMENT key ring at %s (DEBUG only, never use it in production)", path)
     return read_file(path)
+
+
+DELIVERY_FORMAT = "q2ext-delivery-key/1"
+ENV_DELIVERY_KEY = "Q2EXT_DELIVERY_KEY"
+
+
+def write_delivery_file(ring: KeyRing, path: str | os.PathLike) -> Path:
+    """Write only the delivery key: what a relay needs to sign deliveries (it cannot decrypt)."""
+    data = {"format": DELIVERY_FORMAT, "dev": ring.dev, "id": ring.delivery.id, "secret": _b64(ring.delivery.secret)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".delivery-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _parse_delivery(data: dict, source: str) -> tuple[Key, bool]:
+    if not isinstance(data, dict) or data.get("format") != DELIVERY_FORMAT or "secret" not in data:
+        raise KeyRingError(f"{source}: not a q2ext delivery key (expected format {DELIVERY_FORMAT!r})")
+    return Key(str(data.get("id", "d1")), _unb64(data["secret"], "delivery key")), bool(data.get("dev", False))
+
+
+def load_delivery_for(settings, environ: dict[str, str] | None = None) -> tuple[Key, str]:
+    """The relay's delivery key and where it came from: environment, file, or (DEBUG only) the dev ring."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_DELIVERY_KEY):
+        try:
+            data = json.loads(environ[ENV_DELIVERY_KEY])
+        except json.JSONDecodeError:
+            raise KeyRingError(f"environment variable {ENV_DELIVERY_KEY} is not valid JSON") from None
+        source = f"environment variable {ENV_DELIVERY_KEY}"
+        key, dev = _parse_delivery(data, source)
+    elif Path(settings.DELIVERY_KEY_FILE).exists():
+        source = f"file {settings.DELIVERY_KEY_FILE}"
+        try:
+            data = json.loads(Path(settings.DELIVERY_KEY_FILE).read_text())
+        except json.JSONDecodeError:
+            raise KeyRingError(f"{source}: not valid JSON") from None
+        key, dev = _parse_delivery(data, source)
+    else:
+        ring = load_for(settings, environ)
+        key, dev, source = ring.delivery, ring.dev, f"{ring.source} (delivery key)"
+    if dev and not settings.DEBUG:
+        raise KeyRingError(f"{source} is a development key; out of DEBUG run `make keys` for a real one")
+    return key, source

@@ -25,6 +25,7 @@ class Settings:
     KAFKA_CLIENT_OPTIONS: dict[str, Any] = field(default_factory=dict)
     KEYRING_FILE: str = ".q2ext/keyring.json"
     DEV_KEYRING_FILE: str = ".q2ext/keyring.dev.json"
+    DELIVERY_KEY_FILE: str = ".q2ext/delivery-key.json"
     MAX_MESSAGE_BYTES: int = 1024 * 1024
     MAX_BODY_BYTES: int = 8 * 1024 * 1024
     MAX_MESSAGE_AGE_SECONDS: int = 7 * 24 * 3600
