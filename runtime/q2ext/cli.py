@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import logging
 import os
 import sys
@@ -167,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a readable line for the user; the log has details at DEBUG
-        if not dataclasses.is_dataclass(exc) and exc.__class__.__name__ in {"PushError", "KafkaUnavailable"}:
+    except Exception as exc:
+        from .bus import PushError
+
+        if isinstance(exc, PushError):  # one readable line; the log has the details
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise

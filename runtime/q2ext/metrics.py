@@ -102,17 +102,21 @@ class Registry:
     def __init__(self) -> None:
         self._metrics: dict[str, _Metric] = {}
 
-    def _add(self, metric: _Metric) -> _Metric:
-        return self._metrics.setdefault(metric.name, metric)
+    def _get(self, cls: type, name: str, *args) -> _Metric:
+        """The metric of that name, created on first use (looked up, not rebuilt, on the hot path)."""
+        metric = self._metrics.get(name)
+        if metric is None:
+            metric = self._metrics.setdefault(name, cls(name, *args))
+        return metric
 
     def counter(self, name: str, help_text: str) -> Counter:
-        return self._add(Counter(name, help_text))  # type: ignore[return-value]
+        return self._get(Counter, name, help_text)  # type: ignore[return-value]
 
     def gauge(self, name: str, help_text: str) -> Gauge:
-        return self._add(Gauge(name, help_text))  # type: ignore[return-value]
+        return self._get(Gauge, name, help_text)  # type: ignore[return-value]
 
     def histogram(self, name: str, help_text: str, buckets: tuple[float, ...] = Histogram.DEFAULT_BUCKETS) -> Histogram:
-        return self._add(Histogram(name, help_text, buckets))  # type: ignore[return-value]
+        return self._get(Histogram, name, help_text, buckets)  # type: ignore[return-value]
 
     def render(self) -> str:
         lines: list[str] = []

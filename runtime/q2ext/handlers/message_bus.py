@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 
-from .. import delivery, envelope
+from .. import batch, delivery, envelope
 from ..dedup import Claim
 from ..envelope import EnvelopeError, Message, TooLarge
 from ..services import Services
 from .base import Q2BaseRequestHandler
 
 BUS_SUFFIX = "/message/process/sdk"
+# Answers a sender should retry (the relay uses the same list).
+RETRYABLE = frozenset({404, 408, 409, 429})
 
 
 class DeadLetter(Exception):
@@ -50,27 +52,55 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
     def check_xsrf_cookie(self) -> None:
         """Bus deliveries are authenticated by their signatures, not cookies."""
 
-    def _refuse(self, status: int, reason: str, msg_id: str = "-") -> None:
+    def _refused(self, status: int, reason: str, msg_id: str = "-") -> tuple[int, dict]:
         self.logger.warning("refused message %s: %s (%d)", msg_id[:64], reason, status)
         self.services.metrics.counter("q2ext_refused_total", "Deliveries refused").inc(
             type=self.MESSAGE_TYPE, status=str(status)
         )
+        return status, {"status": status, "error": reason, "id": msg_id[:64]}
+
+    def _answer(self, status: int, payload: dict) -> None:
         self.set_status(status)
-        self.set_header("q2msg-refused", reason[:200])
-        self.finish({"status": status, "error": reason})
+        if status >= 400 and "error" in payload:
+            self.set_header("q2msg-refused", payload["error"][:200])
+        self.finish(payload)
 
     async def _receive(self) -> None:
+        """One sealed message per POST, or a batch of them (batch.CONTENT_TYPE)."""
+        body = self.request.body
+        if self.request.headers.get("Content-Type", "").startswith(batch.CONTENT_TYPE):
+            return await self._receive_batch(body)
+        self._answer(*await self._deliver(self.request.headers, body))
+
+    async def _receive_batch(self, body: bytes) -> None:
+        """Deliver each record in order; after a retryable failure the rest wait, to keep key order."""
+        try:
+            records = batch.decode(body)
+        except EnvelopeError as exc:
+            return self._answer(*self._refused(exc.status, exc.reason))
+        results = []
+        blocked = False
+        for headers, record in records:
+            if blocked:
+                results.append({"status": 503, "error": "not attempted: an earlier record must be retried first"})
+                continue
+            status, payload = await self._deliver(headers, record)
+            results.append(payload if "status" in payload else {"status": status, **payload})
+            blocked = status in RETRYABLE or status >= 500
+        self.finish({"status": 200, "results": results})
+
+    async def _deliver(self, headers, body: bytes) -> tuple[int, dict]:
+        """Verify, open and dispatch one sealed message; the answer as (status, JSON payload)."""
         services = self.services
         cfg = services.settings
-        headers = self.request.headers
         msg_id = headers.get("q2msg-id", "-")
         try:
-            if len(self.request.body) > cfg.MAX_MESSAGE_BYTES:
-                raise TooLarge(f"body of {len(self.request.body)} bytes is over the {cfg.MAX_MESSAGE_BYTES}-byte limit")
+            if len(body) > cfg.MAX_MESSAGE_BYTES:
+                raise TooLarge(f"body of {len(body)} bytes is over the {cfg.MAX_MESSAGE_BYTES}-byte limit")
             delivery.verify(headers, services.ring.delivery, cfg.DELIVERY_TOLERANCE_SECONDS)
             message = envelope.open(
                 headers,
-                self.request.body,
+                body,
                 services.ring,
                 max_bytes=cfg.MAX_MESSAGE_BYTES,
                 max_age_s=cfg.MAX_MESSAGE_AGE_SECONDS,
@@ -78,18 +108,18 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
                 expected_type=self.MESSAGE_TYPE,
             )
         except EnvelopeError as exc:
-            return self._refuse(exc.status, exc.reason, msg_id)
-        await self._dispatch(message)
+            return self._refused(exc.status, exc.reason, msg_id)
+        return await self._dispatch(message)
 
-    async def _dispatch(self, message: Message) -> None:
+    async def _dispatch(self, message: Message) -> tuple[int, dict]:
         services = self.services
         claim = services.seen.claim(message.id)
         if claim is Claim.DONE:
             self.logger.info("message %s already handled: acknowledged, not handled again", message.id)
             services.metrics.counter("q2ext_duplicates_total", "Redeliveries acknowledged").inc(type=message.type)
-            return self.finish({"status": 200, "id": message.id, "duplicate": True})
+            return 200, {"status": 200, "id": message.id, "duplicate": True}
         if claim is Claim.BUSY:
-            return self._refuse(409, "this message is being handled right now; retry", message.id)
+            return self._refused(409, "this message is being handled right now; retry", message.id)
         if services.settings.DEBUG:
             self.logger.debug("Message: %s", message.text)
         started = time.perf_counter()
@@ -97,17 +127,17 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             await self.handle(message)
         except DeadLetter as exc:
             services.seen.release(message.id)
-            return self._refuse(422, f"dead letter requested: {exc.reason}", message.id)
+            return self._refused(422, f"dead letter requested: {exc.reason}", message.id)
         except RetryLater as exc:
             services.seen.release(message.id)
             self.set_header("Retry-After", str(max(0, int(exc.after_seconds))))
-            return self._refuse(503, f"retry requested: {exc.reason}", message.id)
+            status, payload = self._refused(503, f"retry requested: {exc.reason}", message.id)
+            return status, {**payload, "retry_after": exc.after_seconds}
         except Exception:
             services.seen.release(message.id)
             self.logger.exception("handle() raised for message %s; answering 500 so the bus retries", message.id)
             services.metrics.counter("q2ext_handle_errors_total", "handle() calls that raised").inc(type=message.type)
-            self.set_status(500)
-            return self.finish({"status": 500, "error": "handle() raised; the bus will retry", "id": message.id})
+            return 500, {"status": 500, "error": "handle() raised; the bus will retry", "id": message.id}
         services.seen.done(message.id)
         services.metrics.counter("q2ext_handled_total", "Messages handled").inc(type=message.type)
         services.metrics.histogram("q2ext_handle_seconds", "Time spent in handle()").observe(
@@ -115,4 +145,4 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         )
         if services.handled is not None:
             services.handled.append(message)
-        self.finish({"status": 200, "id": message.id})
+        return 200, {"status": 200, "id": message.id}
