@@ -1,4 +1,4 @@
-"""The project's commands (what make calls): run, push, extension, keys, rotate-key, retire-key."""
+"""The project's commands (what make calls): run, push, extension, keys, rotate-key, retire-key, check-keys."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import keyring, logs
-from . import settings as settings_mod
+from . import keyring, logs, settings as settings_mod
 from .keyring import KeyRingError
 
 log = logging.getLogger("q2ext.cli")
@@ -32,7 +31,7 @@ def _settings(args: argparse.Namespace) -> settings_mod.Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import services, server
+    from . import server, services
 
     cfg = _settings(args)
     logs.setup(cfg.LOG_LEVEL)
@@ -64,45 +63,80 @@ def cmd_extension(args: argparse.Namespace) -> int:
     from . import scaffold
 
     options = dict(opt.split("=", 1) for opt in args.option or [])
-    created = scaffold.add_extension(
-        Path(args.project), args.name, args.kind, message_type=args.type, options=options
-    )
+    created = scaffold.add_extension(Path(args.project), args.name, args.kind, message_type=args.type, options=options)
     print(f"created extension {args.name} ({args.kind}) in {created}/ and added it to INSTALLED_EXTENSIONS")
     print("`make run` now serves it; `make test` runs its tests.")
     return 0
 
 
+def _ring_file(args: argparse.Namespace) -> Path:
+    """The key ring file a key command edits: --file, else KEYRING_FILE; never silently the wrong one."""
+    if args.file:
+        return Path(args.file)
+    if os.environ.get(keyring.ENV_KEYRING):
+        raise KeyRingError(
+            f"this project's keys come from {keyring.ENV_KEYRING}, so editing {settings_mod.load().KEYRING_FILE} "
+            f"would change nothing: run this command with --file on a copy of the ring from your secret store, "
+            f"then store the result there again"
+        )
+    return Path(settings_mod.load().KEYRING_FILE)
+
+
+def _ids(ring: keyring.KeyRing) -> str:
+    staged = f", staged {', '.join(ring.staged)}" if ring.staged else ""
+    return f"ids {', '.join(sorted(ring.keys, key=lambda k: (len(k), k)))}, active {ring.active_id}{staged}"
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     cfg = settings_mod.load()
-    path = Path(cfg.KEYRING_FILE)
+    path = _ring_file(args)
     if path.exists() and not args.force:
-        ring = keyring.read_file(path)
-        print(f"key ring {path} exists (ids {', '.join(sorted(ring.keys))}, active {ring.active_id}); "
-              f"use `make rotate-key` to add a key")
+        print(f"key ring {path} exists ({_ids(keyring.read_file(path))}); use `make rotate-key` to add a key")
         return 0
     ring = keyring.new()
     keyring.write_file(ring, path)
-    keyring.write_delivery_file(ring, cfg.DELIVERY_KEY_FILE)
-    print(f"created key ring {path} and the relay's delivery key {cfg.DELIVERY_KEY_FILE} (mode 0600, ignored by git).")
+    delivery_path = Path(cfg.DELIVERY_KEY_FILE if not args.file else path.with_name("delivery-key.json"))
+    keyring.write_delivery_file(ring, delivery_path)
+    print(f"created key ring {path} and the relay's delivery key {delivery_path} (mode 0600, ignored by git).")
     print("Keep them secret; in production load them from your secret store (Q2EXT_KEYRING, Q2EXT_DELIVERY_KEY).")
     return 0
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
-    path = Path(settings_mod.load().KEYRING_FILE)
-    ring = keyring.rotate(keyring.read_file(path))
+    path = _ring_file(args)
+    ring = (keyring.stage if args.stage else keyring.rotate)(keyring.read_file(path))
     keyring.write_file(ring, path)
-    print(f"added key {ring.active_id} and made it active; older keys still open messages until retired "
-          f"(ids now {', '.join(sorted(ring.keys))}). Restart servers to pick it up.")
+    if args.stage:
+        print(
+            f"staged key {ring.staged[-1]} ({_ids(ring)}): restart every server so all of them can open it, "
+            f"then run `make rotate-key` to make it active."
+        )
+    else:
+        print(
+            f"key {ring.active_id} is now active ({_ids(ring)}); older keys still open messages until retired. "
+            f"Restart servers to pick it up."
+        )
     return 0
 
 
 def cmd_retire_key(args: argparse.Namespace) -> int:
-    path = Path(settings_mod.load().KEYRING_FILE)
+    path = _ring_file(args)
     ring = keyring.retire(keyring.read_file(path), args.id)
     keyring.write_file(ring, path)
-    print(f"retired key {args.id}; messages sealed with it are now refused as 'unknown key'")
+    print(
+        f"retired key {args.id} ({_ids(ring)}); once servers restart, messages sealed with it are refused "
+        f"as 'unknown key' (the relay sends them to the dead-letter topic)."
+    )
     return 0
+
+
+def cmd_check_keys(args: argparse.Namespace) -> int:
+    from . import keycheck
+
+    problems = keycheck.check(args.files or keycheck.staged_files())
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _bool(text: str) -> bool:
@@ -138,16 +172,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--project", default=".")
     p.set_defaults(func=cmd_extension)
 
+    ring_file = {"help": "edit this key ring file instead of KEYRING_FILE (e.g. a copy from a secret store)"}
     p = sub.add_parser("keys", help="create the project's real key ring")
     p.add_argument("--force", action="store_true", help="replace an existing ring (old messages become unreadable)")
+    p.add_argument("--file", **ring_file)
     p.set_defaults(func=cmd_keys)
 
-    p = sub.add_parser("rotate-key", help="add a new active key")
+    p = sub.add_parser("rotate-key", help="make a new key active (or --stage it first, for several servers)")
+    p.add_argument("--stage", action="store_true", help="add the key without using it yet; rotate-key activates it")
+    p.add_argument("--file", **ring_file)
     p.set_defaults(func=cmd_rotate_key)
 
     p = sub.add_parser("retire-key", help="remove a key by id")
     p.add_argument("id")
+    p.add_argument("--file", **ring_file)
     p.set_defaults(func=cmd_retire_key)
+
+    p = sub.add_parser("check-keys", help="fail if files hold key rings or delivery keys (a pre-commit hook)")
+    p.add_argument("files", nargs="*", help="files to check (default: the files staged in git)")
+    p.set_defaults(func=cmd_check_keys)
 
     from . import commands_extra
 

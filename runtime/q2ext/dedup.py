@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import sqlite3
+import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
+
+log = logging.getLogger("q2ext.dedup")
 
 
 class Claim(Enum):
@@ -56,3 +65,156 @@ class MemorySeenIds:
 
     def close(self) -> None:
         """Nothing to flush in memory."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (
+    n INTEGER PRIMARY KEY,          -- claim order: pruning drops the lowest first
+    id TEXT NOT NULL UNIQUE,
+    done INTEGER NOT NULL,          -- 0 = claimed (being handled), 1 = handled
+    at REAL NOT NULL,               -- wall-clock seconds of the claim, then of done()
+    owner TEXT NOT NULL             -- the claiming store, so release() never drops another's claim
+)
+"""
+# One statement claims atomically: insert a new id, or take over a claim whose owner went quiet.
+_CLAIM = (
+    "INSERT INTO seen (id, done, at, owner) VALUES (?1, 0, ?2, ?3) "
+    "ON CONFLICT (id) DO UPDATE SET at = ?2, owner = ?3 WHERE done = 0 AND at < ?4"
+)
+_DONE = "INSERT INTO seen (id, done, at, owner) VALUES (?1, 1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET done = 1, at = ?2"
+
+
+class SqliteSeenIds:
+    """Seen ids in a SQLite file shared by the handler processes of a project; survives restarts.
+
+    claim() is one atomic upsert, so two processes never both get NEW for an id (unless the
+    first one's claim is older than claim_timeout_s: a crashed process must not block an id
+    forever). done() is written with the next claim, in the same commit (or after flush_s when
+    traffic pauses): one commit per message instead of two, since a commit costs far more than
+    a statement (see bench/). Pruning by age and count runs every prune_every claims, not per message.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        max_ids: int = 1_000_000,
+        window_s: float = 7 * 24 * 3600,
+        claim_timeout_s: float = 360.0,
+        prune_every: int = 1_000,
+        cache_ids: int = 20_000,
+        flush_s: float = 0.005,
+        busy_timeout_s: float = 10.0,
+    ) -> None:
+        self.path = Path(path)
+        self.max_ids = max_ids
+        self.window_s = window_s
+        self.claim_timeout_s = claim_timeout_s
+        self.prune_every = prune_every
+        self.cache_ids = cache_ids
+        self.flush_s = flush_s
+        self._owner = os.urandom(8).hex()
+        self._lock = threading.RLock()  # one connection, maybe used from a test's server thread
+        self._done_cache: OrderedDict[str, None] = OrderedDict()
+        self._pending: list[tuple[str, float, str]] = []
+        self._claims = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self.prune()
+
+    def claim(self, msg_id: str) -> Claim:
+        if msg_id in self._done_cache:
+            return Claim.DONE
+        now = time.time()
+        with self._lock, self._transaction():
+            claimed = self._db.execute(_CLAIM, (msg_id, now, self._owner, now - self.claim_timeout_s)).rowcount
+            row = None if claimed else self._db.execute("SELECT done FROM seen WHERE id = ?", (msg_id,)).fetchone()
+        if claimed:
+            self._claims += 1
+            if self._claims % self.prune_every == 0:
+                self.prune()
+            return Claim.NEW
+        if row is not None and row[0]:
+            self._remember(msg_id)
+            return Claim.DONE
+        return Claim.BUSY  # claimed elsewhere (or pruned a moment ago): the sender retries
+
+    def done(self, msg_id: str) -> None:
+        self._remember(msg_id)
+        with self._lock:
+            self._pending.append((msg_id, time.time(), self._owner))
+            if len(self._pending) > 1:
+                return  # a flush is already due
+        try:
+            asyncio.get_running_loop().call_later(self.flush_s, self.flush)
+        except RuntimeError:  # no event loop here: write now
+            self.flush()
+
+    def release(self, msg_id: str) -> None:
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM seen WHERE id = ? AND done = 0 AND owner = ?", (msg_id, self._owner))
+
+    def flush(self) -> None:
+        """Write pending done() marks now."""
+        with self._lock:
+            if self._pending and self._db is not None:
+                with self._transaction():
+                    pass
+
+    def __len__(self) -> int:
+        self.flush()
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM seen WHERE done = 1").fetchone()[0]
+
+    def prune(self) -> int:
+        """Drop ids older than the window, then the oldest beyond max_ids; returns how many went."""
+        cutoff = time.time() - self.window_s
+        with self._lock, self._transaction():
+            before = self._db.total_changes
+            # Rows are in claim order: scan from the oldest and stop at the first one still in the window.
+            fresh = self._db.execute("SELECT n FROM seen WHERE at >= ? ORDER BY n LIMIT 1", (cutoff,)).fetchone()
+            self._db.execute("DELETE FROM seen WHERE n < ? AND at < ?", (fresh[0] if fresh else 2**62, cutoff))
+            top = self._db.execute("SELECT max(n) FROM seen").fetchone()[0]
+            if top is not None:
+                self._db.execute("DELETE FROM seen WHERE n <= ?", (top - self.max_ids,))
+            removed = self._db.total_changes - before
+        if removed:
+            log.debug("pruned %d seen ids from %s", removed, self.path)
+        return removed
+
+    def close(self) -> None:
+        """Write what is pending and close the database (the file stays for the next start)."""
+        with self._lock:
+            if self._db is not None:
+                self.flush()
+                self._db.close()
+                self._db = None
+
+    @contextmanager
+    def _transaction(self):
+        """One commit that also carries the pending done() marks."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            yield
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._pending = pending + self._pending  # nothing began: the marks wait for the next commit
+            raise
+        try:
+            self._db.executemany(_DONE, pending)
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._pending = pending + self._pending
+            raise
+
+    def _remember(self, msg_id: str) -> None:
+        cache = self._done_cache
+        cache[msg_id] = None
+        if len(cache) > self.cache_ids:
+            cache.popitem(last=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -58,6 +59,7 @@ class KeyRing:
     delivery: Key
     dev: bool = False
     source: str = "memory"
+    retired: tuple[str, ...] = ()  # ids never to hand out again, so an old id never names a new secret
 
     @property
     def active(self) -> Key:
@@ -74,11 +76,21 @@ class KeyRing:
             "active": self.active_id,
             "keys": {k.id: _b64(k.secret) for k in self.keys.values()},
             "delivery": {"id": self.delivery.id, "secret": _b64(self.delivery.secret)},
+            "retired": list(self.retired),
             "updated": int(time.time()),
         }
 
+    @property
+    def staged(self) -> list[str]:
+        """Keys added after the active one and not yet active (rotate-key --stage), oldest first."""
+        return sorted((k for k in self.keys if _number(k) > _number(self.active_id)), key=_number)
+
     def __repr__(self) -> str:
         return f"KeyRing(ids={sorted(self.keys)}, active={self.active_id!r}, dev={self.dev}, source={self.source!r})"
+
+
+def _number(key_id: str) -> int:
+    return int(key_id) if key_id.isdigit() else -1
 
 
 def _b64(raw: bytes) -> str:
@@ -116,7 +128,8 @@ def parse(data: dict, source: str) -> KeyRing:
     if "secret" not in delivery:
         raise KeyRingError(f"{source}: the key ring has no delivery key")
     dkey = Key(str(delivery.get("id", "d1")), _unb64(delivery["secret"], "delivery key"))
-    return KeyRing(keys, active, dkey, dev=bool(data.get("dev", False)), source=source)
+    retired = tuple(str(kid) for kid in data.get("retired") or () if str(kid) not in keys)
+    return KeyRing(keys, active, dkey, dev=bool(data.get("dev", False)), source=source, retired=retired)
 
 
 def read_file(path: str | os.PathLike) -> KeyRing:
@@ -148,21 +161,28 @@ def write_file(ring: KeyRing, path: str | os.PathLike) -> Path:
     return path
 
 
+def stage(ring: KeyRing) -> KeyRing:
+    """Add a new key without making it active: every process learns it before anyone seals with it."""
+    used = [_number(k) for k in (*ring.keys, *ring.retired)]
+    key = Key(str(max([0, *used]) + 1), secrets.token_bytes(32))
+    return dataclasses.replace(ring, keys={**ring.keys, key.id: key})
+
+
 def rotate(ring: KeyRing) -> KeyRing:
-    """Add a new key and make it active; older keys still open messages until retired."""
-    next_id = str(max(int(k) for k in ring.keys if k.isdigit()) + 1 if any(k.isdigit() for k in ring.keys) else 1)
-    key = Key(next_id, secrets.token_bytes(32))
-    return KeyRing({**ring.keys, key.id: key}, key.id, ring.delivery, ring.dev, ring.source)
+    """Make the newest staged key active (adding one if none is staged); older keys still open messages."""
+    if not ring.staged:
+        ring = stage(ring)
+    return dataclasses.replace(ring, active_id=ring.staged[-1])
 
 
 def retire(ring: KeyRing, key_id: str) -> KeyRing:
-    """Remove one key; the active key cannot be retired (rotate first)."""
+    """Remove one key for good; the active key cannot be retired (rotate first)."""
     if key_id not in ring.keys:
         raise KeyRingError(f"key {key_id!r} is not in the ring (ids: {', '.join(sorted(ring.keys))})")
     if key_id == ring.active_id:
         raise KeyRingError(f"key {key_id!r} is the active key: run `make rotate-key` first")
     keys = {k: v for k, v in ring.keys.items() if k != key_id}
-    return KeyRing(keys, ring.active_id, ring.delivery, ring.dev, ring.source)
+    return dataclasses.replace(ring, keys=keys, retired=(*ring.retired, key_id))
 
 
 def load_for(settings, environ: dict[str, str] | None = None) -> KeyRing:

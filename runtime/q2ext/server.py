@@ -63,6 +63,7 @@ def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None 
         routes,
         q2ext_services=services,
         q2ext_settings=services.settings,
+        q2ext_extensions=tuple(names),
         debug=False,
         log_function=_access_log,
     )

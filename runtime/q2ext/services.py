@@ -7,9 +7,8 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from . import keyring as keyring_mod
-from . import settings as settings_mod
-from .dedup import MemorySeenIds
+from . import keyring as keyring_mod, settings as settings_mod
+from .dedup import MemorySeenIds, SqliteSeenIds
 from .keyring import KeyRing
 from .metrics import Registry
 from .settings import Settings
@@ -57,10 +56,23 @@ class Services:
             close()
 
 
-def make_seen(settings: Settings):
-    """The seen-id store the settings ask for."""
-    window = max(settings.DELIVERY_TOLERANCE_SECONDS * 4, 3600)
-    return MemorySeenIds(max_ids=settings.SEEN_IDS_MAX, window_s=window)
+def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
+    """The seen-id store the settings ask for: a SQLite file shared by the handler processes, or memory."""
+    if settings.SEEN_IDS_FILE in ("", ":memory:"):
+        window = max(settings.DELIVERY_TOLERANCE_SECONDS * 4, 3600)
+        seen, where = MemorySeenIds(max_ids=settings.SEEN_IDS_MAX, window_s=window), "memory (this process only)"
+    else:
+        # Cover every id a handler could still accept (the maximum message age); a crashed process's
+        # claim is taken over only once any capture of that delivery has gone stale.
+        seen = SqliteSeenIds(
+            settings.SEEN_IDS_FILE,
+            max_ids=settings.SEEN_IDS_MAX,
+            window_s=max(settings.MAX_MESSAGE_AGE_SECONDS, settings.DELIVERY_TOLERANCE_SECONDS),
+            claim_timeout_s=settings.DELIVERY_TOLERANCE_SECONDS + 60,
+        )
+        where = f"{settings.SEEN_IDS_FILE} (shared by this project's handler processes)"
+    log.debug("seen message ids kept in %s: window %ds, at most %d ids", where, seen.window_s, seen.max_ids)
+    return seen
 
 
 def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:

@@ -18,8 +18,15 @@ from q2ext.keyring import Key, KeyRing
 
 VECTORS = json.loads((Path(q2ext.__file__).parent / "wire_vectors.json").read_text(encoding="utf-8"))
 CASES = VECTORS["cases"]
-SIGNED = ("q2msg-type", "q2msg-id", "q2msg-timestamp", "q2msg-cryptokey", "q2msg-version", "q2msg-envstack",
-          "q2msg-gitrev")
+SIGNED = (
+    "q2msg-type",
+    "q2msg-id",
+    "q2msg-timestamp",
+    "q2msg-cryptokey",
+    "q2msg-version",
+    "q2msg-envstack",
+    "q2msg-gitrev",
+)
 
 
 def hkdf(secret: bytes, info: str) -> bytes:
@@ -58,9 +65,14 @@ def test_doc_implementation_reproduces_the_vector(case):
 def test_runtime_seal_reproduces_the_vector(case):
     given = case["input"]
     sealed = envelope.seal(
-        given["text"], given["message_type"], Key(given["key_id"], bytes.fromhex(given["secret_hex"])),
-        env_stack=given["env_stack"], git_rev=given["git_rev"], msg_id=given["msg_id"],
-        timestamp_ms=given["timestamp_ms"], nonce=bytes.fromhex(given["nonce_hex"]),
+        given["text"],
+        given["message_type"],
+        Key(given["key_id"], bytes.fromhex(given["secret_hex"])),
+        env_stack=given["env_stack"],
+        git_rev=given["git_rev"],
+        msg_id=given["msg_id"],
+        timestamp_ms=given["timestamp_ms"],
+        nonce=bytes.fromhex(given["nonce_hex"]),
     )
     assert sealed.headers == case["expected"]["headers"]
     assert sealed.body.hex() == case["expected"]["body_hex"]
@@ -71,8 +83,9 @@ def test_runtime_opens_the_vector_to_its_text(case):
     given = case["input"]
     key = Key(given["key_id"], bytes.fromhex(given["secret_hex"]))
     ring = KeyRing({key.id: key}, key.id, Key("d1", b"\0" * 32))
-    message = envelope.open(case["expected"]["headers"], bytes.fromhex(case["expected"]["body_hex"]), ring,
-                            now=given["timestamp_ms"] / 1000)
+    message = envelope.open(
+        case["expected"]["headers"], bytes.fromhex(case["expected"]["body_hex"]), ring, now=given["timestamp_ms"] / 1000
+    )
     assert (message.text, message.type, message.id) == (given["text"], given["message_type"], given["msg_id"])
 
 
@@ -83,8 +96,11 @@ def test_delivery_signature_matches_the_vector(case):
     signed = delivery.sign(case["expected"]["headers"], key, spec["attempt"], now=spec["delivery_timestamp_ms"] / 1000)
     assert {name: signed[name] for name in spec["expected_headers"]} == spec["expected_headers"]
     text = "q2delivery/1\n{}\n{}\n{}\n{}\n".format(
-        case["input"]["msg_id"], case["expected"]["headers"]["q2msg-hmac"], spec["attempt"],
-        spec["delivery_timestamp_ms"])
+        case["input"]["msg_id"],
+        case["expected"]["headers"]["q2msg-hmac"],
+        spec["attempt"],
+        spec["delivery_timestamp_ms"],
+    )
     digest = hmac.new(hkdf(key.secret, "q2ext/1 mac"), text.encode(), hashlib.sha256).digest()
     assert base64.b64encode(digest).decode() == spec["expected_headers"]["q2msg-delivery-signature"]
 

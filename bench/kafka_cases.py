@@ -1,0 +1,154 @@
+"""The Kafka cases, each on a fresh local broker: baseline B, end to end + memory, latency at a fixed rate."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+from http_cases import Context, push, serve_project
+from procs import Proc, cpu_seconds, free_port, get_json, rss_mb, run_json, script
+
+PARTITIONS = 4  # what the relay creates a topic with
+WARMUP = 1_000
+
+
+@contextmanager
+def broker():
+    """A fresh in-memory tansu broker (so every case starts on fresh topics)."""
+    from q2ext.broker import Broker
+
+    running = Broker(free_port()).start()
+    try:
+        yield running.bootstrap
+    finally:
+        running.stop()
+
+
+def baseline_b(ctx: Context) -> dict:
+    """Raw aiokafka produce and group consume of the same sealed records, same broker build."""
+    count = ctx.size(50_000, 2_000)
+    with broker() as bootstrap:
+        argv = [*script("kafka_baseline.py"), "--kafka", bootstrap, "--count", str(count)]
+        return run_json([*argv, "--partitions", str(PARTITIONS)], ctx.project.root, ctx.project.env(DEBUG=0))
+
+
+class Pipeline:
+    """Handler (with the bench probe) and a real `python -m q2ext relay` subprocess on one broker."""
+
+    def __init__(self, ctx: Context, bootstrap: str) -> None:
+        from q2ext.broker import create_topics_sync
+
+        self.ctx = ctx
+        self.push_env = ctx.project.env(DEBUG=0, KAFKA_BOOTSTRAP_SERVERS=bootstrap)
+        create_topics_sync(bootstrap, ["sdk-generic.Lowercase"], PARTITIONS)
+        self.handler, port = serve_project(
+            ctx,
+            "kafka-handler",
+            debug=False,
+            INSTALLED_EXTENSIONS="AllCaps,q2bench_probe",
+        )
+        self.handler_rss_at_start = rss_mb(self.handler.pid)
+        self.stats_url = f"http://{ctx.host}:{port}/_bench/stats"
+        argv = ctx.project.python("-m", "q2ext", "relay", "--kafka", bootstrap, "--debug", "0")
+        argv += ["--target", f"http://{ctx.host}:{port}", "--metrics-port", "0", "--session-timeout-ms", "2000"]
+        self.relay = Proc("relay", argv, ctx.project.root, ctx.work, ctx.project.env(DEBUG=0))
+        self.relay.wait_log("relay group")  # connected to the broker, about to join
+        self.relay_rss_at_start = rss_mb(self.relay.pid)
+
+    def stop(self) -> None:
+        self.relay.stop()
+        self.handler.stop()
+
+    def wait_handled(self, count: int, timeout: float) -> dict:
+        """Poll the probe until handle() saw count messages since the last reset."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for proc in (self.relay, self.handler):
+                if not proc.alive():
+                    raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
+            stats = get_json(self.stats_url)
+            if stats["handled"] >= count:
+                return stats
+            time.sleep(0.1)
+        raise RuntimeError(f"only {stats['handled']} of {count} handled in {timeout:.0f}s:\n{self.relay.tail()}")
+
+    def warm_up(self) -> None:
+        """Join the group and push a first stream through, then start counting afresh."""
+        push(self.ctx, self.push_env, WARMUP, "--keys", "64")
+        self.wait_handled(WARMUP, 120)
+        get_json(self.stats_url + "?reset=1")
+
+    def snapshot(self) -> dict:
+        return {
+            "relay_cpu_s": cpu_seconds(self.relay.pid),
+            "relay_rss_mb": rss_mb(self.relay.pid),
+            "handler_rss_mb": rss_mb(self.handler.pid),
+        }
+
+    def stream(self, count: int, *options: str) -> dict:
+        """Push count messages (ordered per key) and wait until handle() saw them all; the figures."""
+        before = self.snapshot()
+        pushed = push(self.ctx, self.push_env, count, "--workers", "64", "--keys", "64", *options)
+        stats = self.wait_handled(count, 60 + count / 100)
+        after = self.snapshot()
+        get_json(self.stats_url + "?reset=1")
+        span = stats["last"] - pushed["wall_start"]
+        return {
+            "messages": count,
+            "messages_per_s": count / span,
+            "p50_ms": stats["p50_ms"],
+            "p99_ms": stats["p99_ms"],
+            "max_ms": stats["max_ms"],
+            "out_of_order": stats["out_of_order"],
+            "push_errors": pushed["errors"],
+            "pushes_per_s": pushed["pushes_per_s"],
+            "relay_cpu_us_per_record": (after["relay_cpu_s"] - before["relay_cpu_s"]) / count * 1e6,
+            "before": before,
+            "after": after,
+        }
+
+
+def end_to_end(ctx: Context, with_memory: bool) -> dict:
+    """push() -> Kafka -> relay -> handle(), ordered per key, at least once; then on to the memory count."""
+    count = ctx.size(50_000, 2_000)
+    total = ctx.size(200_000, 6_000)
+    with broker() as bootstrap:
+        pipe = Pipeline(ctx, bootstrap)
+        try:
+            pipe.warm_up()
+            result = {"e2e": pipe.stream(count)}
+            if with_memory:
+                rest = pipe.stream(total - count)
+                result["memory"] = memory(pipe, result["e2e"]["before"], rest["after"], total)
+            return result
+        finally:
+            pipe.stop()
+
+
+def memory(pipe: Pipeline, start: dict, end: dict, total: int) -> dict:
+    """RSS of relay and handler after warm-up and after `total` more messages."""
+    return {
+        "messages": total,
+        "relay_rss_process_start_mb": pipe.relay_rss_at_start,
+        "handler_rss_process_start_mb": pipe.handler_rss_at_start,
+        "relay_rss_start_mb": start["relay_rss_mb"],
+        "relay_rss_end_mb": end["relay_rss_mb"],
+        "handler_rss_start_mb": start["handler_rss_mb"],
+        "handler_rss_end_mb": end["handler_rss_mb"],
+        "relay_rss_growth_mb": end["relay_rss_mb"] - start["relay_rss_mb"],
+        "handler_rss_growth_mb": end["handler_rss_mb"] - start["handler_rss_mb"],
+    }
+
+
+def latency_at_rate(ctx: Context, rate: int = 1_000) -> dict:
+    """p99 push-to-handle at a fixed push rate, on a fresh broker and topic, in a short run."""
+    count = ctx.size(5_000, 1_000)
+    with broker() as bootstrap:
+        pipe = Pipeline(ctx, bootstrap)
+        try:
+            pipe.warm_up()
+            result = pipe.stream(count, "--rate", str(rate), "--keys", "1000")
+            result["rate"] = rate
+            return result
+        finally:
+            pipe.stop()

@@ -1,0 +1,151 @@
+"""The bench's outputs: one printed table, results.json (ratios next to raw figures), one PNG chart."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal from the benchmark issue: the figure's results.json key, its bound, and which side passes."""
+
+    key: str
+    bound: float
+    above: bool  # True: the value must be at least bound; False: below it
+
+    def verdict(self, value: float | None) -> str:
+        if value is None:
+            return "-"
+        return "PASS" if (value >= self.bound if self.above else value < self.bound) else "MISS"
+
+    def text(self) -> str:
+        return f"{'>=' if self.above else '<'} {self.bound:g}"
+
+
+TARGETS = {
+    "handler_ingest_ratio": Target("handler_ingest_ratio", 0.85, True),
+    "kafka_e2e_ratio": Target("kafka_e2e_ratio", 0.7, True),
+    "batch_ratio": Target("batch_ratio", 5.0, True),
+    "kafka_p99_ms_at_1000": Target("kafka_p99_ms_at_1000", 50.0, False),
+    "relay_cpu_us_per_record": Target("relay_cpu_us_per_record", 100.0, False),
+    "relay_rss_growth_mb": Target("relay_rss_growth_mb", 20.0, False),
+    "handler_rss_growth_mb": Target("handler_rss_growth_mb", 20.0, False),
+}
+
+
+def _get(data: dict, path: str):
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _ratio(value, base):
+    return value / base if value is not None and base else None
+
+
+def headline(raw: dict) -> dict:
+    """The keys the issue asks for, each computed from the raw figures of this run."""
+    base = _get(raw, "baseline_a.requests_per_s")
+    return {
+        "handler_ingest_ratio": _ratio(_get(raw, "handler_ingest.records_per_s"), base),
+        "kafka_e2e_ratio": _ratio(_get(raw, "kafka_e2e.messages_per_s"), base),
+        "batch_ratio": _ratio(_get(raw, "batch.records_per_s"), base),
+        "loopback_ratio": _ratio(_get(raw, "loopback.pushes_per_s"), base),
+        "kafka_p99_ms_at_1000": _get(raw, "latency.p99_ms"),
+        "relay_cpu_us_per_record": _get(raw, "kafka_e2e.relay_cpu_us_per_record"),
+        "relay_cpu_vs_baseline_a_cpu": _ratio(
+            _get(raw, "kafka_e2e.relay_cpu_us_per_record"), _get(raw, "baseline_a.server_cpu_us_per_request")
+        ),
+        "relay_rss_growth_mb": _get(raw, "memory.relay_rss_growth_mb"),
+        "handler_rss_growth_mb": _get(raw, "memory.handler_rss_growth_mb"),
+    }
+
+
+# (label, raw path of the value, unit, headline key of its ratio or target)
+ROWS = [
+    ("baseline A: plain Tornado POST", "baseline_a.requests_per_s", "req/s", None),
+    ("handler ingest (sealed, 1/POST)", "handler_ingest.records_per_s", "msg/s", "handler_ingest_ratio"),
+    ("handler ingest p99", "handler_ingest.p99_ms", "ms", None),
+    ("batch ingest (records/POST)", "batch.records_per_s", "msg/s", "batch_ratio"),
+    ("loopback push()->handle() DEBUG", "loopback.pushes_per_s", "msg/s", "loopback_ratio"),
+    ("baseline B: aiokafka produce", "baseline_b.produce_per_s", "rec/s", None),
+    ("baseline B: aiokafka group consume", "baseline_b.consume_per_s", "rec/s", None),
+    ("Kafka e2e ordered push->handle()", "kafka_e2e.messages_per_s", "msg/s", "kafka_e2e_ratio"),
+    ("Kafka e2e p99 (saturated)", "kafka_e2e.p99_ms", "ms", None),
+    ("Kafka p99 at 1,000 msg/s", "latency.p99_ms", "ms", "kafka_p99_ms_at_1000"),
+    ("relay CPU per record", "kafka_e2e.relay_cpu_us_per_record", "us", "relay_cpu_us_per_record"),
+    ("relay RSS growth", "memory.relay_rss_growth_mb", "MB", "relay_rss_growth_mb"),
+    ("handler RSS growth", "memory.handler_rss_growth_mb", "MB", "handler_rss_growth_mb"),
+]
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def table(raw: dict, heads: dict) -> str:
+    """The printed table: figure, value, baseline, ratio, target and PASS/MISS."""
+    base = _get(raw, "baseline_a.requests_per_s")
+    lines = [f"{'figure':36} {'value':>10} {'unit':7} {'baseline A':>10} {'ratio':>7}  target"]
+    for label, path, unit, key in ROWS:
+        value = _get(raw, path)
+        ratio = heads.get(key) if key and key.endswith("ratio") else None
+        target = TARGETS.get(key) if key else None
+        verdict = f"{target.text():9} {target.verdict(heads.get(key))}" if target else ""
+        shown_base = _fmt(base) if ratio is not None else ""
+        lines.append(f"{label:36} {_fmt(value):>10} {unit:7} {shown_base:>10} {_fmt(ratio):>7}  {verdict}")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, raw: dict, heads: dict, meta: dict) -> None:
+    """results.json: the headline keys first, then the raw figures they come from."""
+    verdicts = {key: target.verdict(heads.get(key)) for key, target in TARGETS.items()}
+    doc = {**heads, "targets": {k: t.text() for k, t in TARGETS.items()}, "verdicts": verdicts, **meta, "raw": raw}
+    path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+
+
+# (label, raw path of messages/s, raw path of p50 ms, raw path of p99 ms)
+PATHS = [
+    ("baseline A", "baseline_a.requests_per_s", "baseline_a.p50_ms", "baseline_a.p99_ms"),
+    ("handler ingest", "handler_ingest.records_per_s", "handler_ingest.p50_ms", "handler_ingest.p99_ms"),
+    ("batch ingest", "batch.records_per_s", "batch.p50_ms", "batch.p99_ms"),
+    ("loopback", "loopback.pushes_per_s", "loopback.p50_ms", "loopback.p99_ms"),
+    ("Kafka e2e", "kafka_e2e.messages_per_s", "kafka_e2e.p50_ms", "kafka_e2e.p99_ms"),
+    ("Kafka @1000/s", "latency.messages_per_s", "latency.p50_ms", "latency.p99_ms"),
+]
+
+
+def chart(path: Path, raw: dict, title: str) -> None:
+    """One PNG: messages/s per path (left) and p50/p99 latency per path (right, log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(label, _get(raw, r), _get(raw, p50), _get(raw, p99)) for label, r, p50, p99 in PATHS]
+    rows = [row for row in rows if row[1] is not None]
+    labels = [row[0] for row in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    left.barh(labels, [row[1] for row in rows], color="#4c72b0")
+    left.set_xlabel("messages per second (higher is better)")
+    left.invert_yaxis()
+    for y, row in enumerate(rows):
+        left.text(row[1], y, f" {row[1]:,.0f}", va="center", fontsize=8)
+    ys = range(len(rows))
+    right.barh([y - 0.2 for y in ys], [max(row[2] or 0, 0.01) for row in rows], height=0.4, label="p50")
+    right.barh([y + 0.2 for y in ys], [max(row[3] or 0, 0.01) for row in rows], height=0.4, label="p99")
+    right.set_yticks(list(ys), labels)
+    right.invert_yaxis()
+    right.set_xscale("log")
+    right.set_xlabel("latency, ms (log scale; lower is better)")
+    right.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,118 @@
+"""`make bench`: bake the seed project, measure every path against baselines of the same run, report.
+
+    python bench/run.py [--quick] [--only NAME ...] [--rounds N] [--out DIR]
+
+Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, kafka_e2e, memory.
+Writes DIR/results.json and DIR/bench.png (DIR defaults to bench/), prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import http_cases
+import kafka_cases
+import report
+from procs import BENCH
+from project import bake
+
+CASES = ("baseline_a", "handler_ingest", "batch", "loopback", "baseline_b", "latency", "kafka_e2e", "memory")
+BATCH_PER_POST = 100
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median rate (its own latencies come with it), plus every round's rate."""
+    key = "records_per_s"
+    ordered = sorted(runs, key=lambda r: r[key])
+    return {**ordered[len(ordered) // 2], "rounds": [round(r[key], 1) for r in runs]}
+
+
+def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) -> dict:
+    """Baseline A and handler ingest interleaved, the same fresh sealed POSTs to both in each round."""
+    runs: dict[str, list[dict]] = {"baseline_a": [], "handler_ingest": []}
+    for index in range(rounds):
+        posts = http_cases.posts_for(ctx, ring, ctx.size(10_000, 1_500), f"h{index}")
+        warm = http_cases.posts_for(ctx, ring, ctx.size(2_000, 300), f"hw{index}")
+        runs["baseline_a"].append(http_cases.baseline_a(ctx, posts, warm))
+        if "handler_ingest" in wanted:
+            runs["handler_ingest"].append(http_cases.handler_ingest(ctx, posts, warm))
+    return {name: median_run(found) for name, found in runs.items() if found}
+
+
+def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
+    """Run the wanted cases; baseline A always runs, since every ratio is against it."""
+    ring = ctx.project.ring()
+    raw = http_rounds(ctx, ring, wanted, rounds)
+    steps = [
+        ("batch", lambda: http_cases.batch_ingest(ctx, ring, BATCH_PER_POST)),
+        ("loopback", lambda: http_cases.loopback(ctx)),
+        ("baseline_b", lambda: kafka_cases.baseline_b(ctx)),
+        ("latency", lambda: kafka_cases.latency_at_rate(ctx)),
+    ]
+    for name, step in steps:
+        if name in wanted:
+            _say(f"case {name}")
+            raw[name] = step()
+    if wanted & {"kafka_e2e", "memory"}:
+        _say("case kafka_e2e" + (" + memory" if "memory" in wanted else ""))
+        raw.update(
+            {("kafka_e2e" if k == "e2e" else k): v for k, v in kafka_cases.end_to_end(ctx, "memory" in wanted).items()}
+        )
+    return raw
+
+
+def _say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def relay_batch_mode(project_code: Path) -> bool:
+    """Whether this runtime's relay can send several records per POST (batch.CONTENT_TYPE)."""
+    relay = project_code / "q2ext" / "relay.py"
+    return relay.exists() and "CONTENT_TYPE" in relay.read_text()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (the smoke test's)")
+    parser.add_argument("--only", action="append", choices=CASES, help="run only this case (repeatable)")
+    parser.add_argument("--rounds", type=int, help="rounds of baseline A / handler ingest (default 3, quick 1)")
+    parser.add_argument("--connections", type=int, default=16, help="load client connections")
+    parser.add_argument("--out", type=Path, default=BENCH, help="folder for results.json and bench.png")
+    args = parser.parse_args(argv)
+    wanted = set(args.only or CASES)
+    rounds = args.rounds or (1 if args.quick else 3)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="q2ext-bench-") as tmp:
+        _say("baking the seed project")
+        project = bake(Path(tmp))
+        ctx = http_cases.Context(project, Path(tmp), args.quick, args.connections)
+        raw = measure(ctx, wanted, rounds)
+        meta = {
+            "quick": args.quick,
+            "rounds": rounds,
+            "connections": args.connections,
+            "relay_batch_mode": relay_batch_mode(project.code),
+            "project_baked": project.how,
+            "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+            "seconds": round(time.monotonic() - started, 1),
+            "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    heads = report.headline(raw)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report.write_json(args.out / "results.json", raw, heads, meta)
+    report.chart(args.out / "bench.png", raw, f"q2ext bench {'(quick) ' if args.quick else ''}{meta['when']}")
+    print(report.table(raw, heads))
+    print(f"relay batch mode: {'yes' if meta['relay_batch_mode'] else 'not yet'}; project baked {project.how}")
+    print(f"wrote {args.out / 'results.json'} and {args.out / 'bench.png'} in {meta['seconds']:.0f}s")
+    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in heads.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The template's Jinja extension: checks the answers before cookiecutter writes anything.
+
+cookiecutter renders the private variables `__check_*` of cookiecutter.json with these filters while it
+collects the answers, before the project folder exists. A bad answer prints one line to stderr and raises
+SystemExit(1): the CLI, the Python API and pytest-cookies all stop there, with no folder and no traceback
+(a failing pre_gen_project hook would leave a traceback on cookiecutter 2.7).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from jinja2.ext import Extension
+from jinja2.sandbox import SandboxedEnvironment
+
+ROOT = Path(__file__).resolve().parent
+# The runtime's naming rules and kinds table (standard library only), without leaving runtime/ on sys.path.
+sys.path.insert(0, str(ROOT / "runtime"))
+try:
+    from q2ext import naming
+    from q2ext.kinds import ADAPTER_TYPE, KINDS, UNAUTHENTICATED, find
+finally:
+    sys.path.remove(str(ROOT / "runtime"))
+
+VARIABLES = ("extension_name", "extension_kind", "message_type", "unauthenticated", "adapter_type")
+CHOICES = {
+    "extension_kind": tuple(kind.key for kind in KINDS),
+    "unauthenticated": UNAUTHENTICATED.choices,
+    "adapter_type": ADAPTER_TYPE.choices,
+}
+
+
+def _did_you_mean(value: str, choices: tuple[str, ...]) -> str:
+    """The one choice that contains the value ('fx' -> 'fx_rate'), else the closest spelling, if any."""
+    containing = [choice for choice in choices if value and value.lower() in choice]
+    close = containing if len(containing) == 1 else difflib.get_close_matches(value, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_arguments(answers: Mapping) -> None:
+    """Refuse `key=value` arguments that name no variable (cookiecutter would silently ignore them)."""
+    unknown = [key for key in answers.get("_unknown_keys", []) if key not in VARIABLES]
+    if unknown:
+        raise ValueError(
+            f"unknown variable {unknown[0]!r}{_did_you_mean(unknown[0], VARIABLES)}: "
+            f"the variables are {', '.join(VARIABLES)}"
+        )
+
+
+def check_choice(variable: str, value: str) -> None:
+    """Refuse a value outside the table's choices, naming them all (and the kind an alias or number means)."""
+    choices = CHOICES[variable]
+    if value in choices:
+        return
+    hint = _did_you_mean(value, choices)
+    if variable == "extension_kind":
+        with contextlib.suppress(ValueError):  # an alias or menu number: name the kind it means
+            hint = f" (did you mean {find(value).key!r}?)"
+    raise ValueError(f"{variable} {value!r} is not one of {', '.join(choices)}{hint}")
+
+
+def check_answers(answers: Mapping) -> None:
+    """Every answer, as the project needs it; ValueError's one line says what is wrong and how to fix it."""
+    check_arguments(answers)
+    naming.validate_extension_name(answers["extension_name"])
+    for variable in CHOICES:
+        check_choice(variable, answers[variable])
+    if find(answers["extension_kind"]).needs_message_type:
+        naming.validate_message_type(answers["message_type"])
+
+
+def _abort_on_error(check, value) -> str:
+    """Run a check; on ValueError print its one line and stop cookiecutter before it writes anything."""
+    try:
+        check(value)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    return ""
+
+
+def answers_of(context: Mapping) -> dict[str, str]:
+    """Just the public answers (what the hooks and .cruft.json need), not cookiecutter's private keys."""
+    return {name: context[name] for name in VARIABLES}
+
+
+def template_root() -> str:
+    """This template's folder: the last template folder on sys.path (cookiecutter and cruft both add it)."""
+    for entry in reversed(sys.path):
+        folder = Path(entry)
+        if (folder / "cookiecutter.json").is_file() and (folder / "local_extensions.py").is_file():
+            return str(folder)
+    return str(ROOT)
+
+
+class _RefusingSandbox(SandboxedEnvironment):
+    """A sandbox whose refusal is one line: the template itself never touches an unsafe attribute."""
+
+    def unsafe_undefined(self, obj, attribute):
+        print(
+            f"error: an answer tried to reach {attribute!r} of a {type(obj).__name__}: answers are plain names, "
+            f"not Jinja code",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+
+
+def sandbox(environment) -> None:
+    """cookiecutter renders every answer as Jinja: sandbox it, so `{{ cycler.__init__.__globals__ }}` runs nothing."""
+    base = type(environment)
+    environment.__class__ = type(f"Sandboxed{base.__name__}", (_RefusingSandbox, base), {})
+    environment.binop_table = dict(SandboxedEnvironment.default_binop_table)
+    environment.unop_table = dict(SandboxedEnvironment.default_unop_table)
+
+
+class Q2ExtValidation(Extension):
+    """Filters q2ext_check_arguments / _check_name / _check_answers / _answers, and q2ext_template_root()."""
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        sandbox(environment)
+        environment.filters["q2ext_check_arguments"] = lambda answers: _abort_on_error(check_arguments, answers)
+        environment.filters["q2ext_check_name"] = lambda name: _abort_on_error(naming.validate_extension_name, name)
+        environment.filters["q2ext_check_answers"] = lambda answers: _abort_on_error(check_answers, answers)
+        environment.filters["q2ext_answers"] = answers_of
+        environment.globals["q2ext_template_root"] = template_root

@@ -1,0 +1,60 @@
+"""Audit Action kind: receives the audit details of Online Banking events it subscribes to, and acts on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.web
+
+from .. import typed
+from .base import Q2BaseRequestHandler
+
+
+@dataclass(frozen=True)
+class AuditDetails:
+    """One audit event as HQ sends it (the fields of Q2_Audit that extensions use)."""
+
+    audit_id: int
+    audit_action: str
+    session_id: str = ""
+    user_id: int = -1
+    customer_id: int = -1
+    user_logon_id: int = -1
+    host_account_id: int = -1
+    transaction_id: int = -1
+    ui_source_id: int = 1
+    start_date_time: str = ""
+    error_return_code: str = "0"
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Q2AuditActionRequestHandler(Q2BaseRequestHandler):
+    """POST an audit event as JSON; handle(audit) runs for the actions listed in AUDIT_ACTIONS.
+
+    HQ sends audit events asynchronously, so an extension cannot change the banking workflow, only react.
+    Answers: 200 {"status": "handled"}, 200 {"status": "ignored"} for an action not subscribed to,
+    400 for a malformed event, 500 if handle() raised (HQ retries).
+    """
+
+    AUDIT_ACTIONS: tuple[str, ...] = ()  # Q2_AuditAction short names; empty means every action
+
+    audit_details: AuditDetails | None = None
+
+    async def handle(self, audit: AuditDetails) -> None:
+        """Override: act on one audit event."""
+
+    def subscribed(self, audit_action: str) -> bool:
+        return not self.AUDIT_ACTIONS or audit_action in self.AUDIT_ACTIONS
+
+    async def post(self) -> None:
+        try:
+            audit = typed.from_json(AuditDetails, self.json_body(), "audit event")
+        except ValueError as exc:
+            raise tornado.web.HTTPError(400, reason=str(exc)) from None
+        if not self.subscribed(audit.audit_action):
+            self.write_json({"status": "ignored", "audit_id": audit.audit_id, "subscribed": list(self.AUDIT_ACTIONS)})
+            return
+        self.audit_details = audit
+        await self.handle(audit)
+        self.write_json({"status": "handled", "audit_id": audit.audit_id})

@@ -1,0 +1,52 @@
+"""Keep key material out of git: the check behind `python -m q2ext check-keys` (a pre-commit hook)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from .keyring import DELIVERY_FORMAT, FORMAT
+
+# Also matches a ring pasted into another file (.env, YAML, escaped JSON in JSON).
+_KEY_FORMAT = re.compile(
+    r'\\?"format\\?"\s*:\s*\\?"(' + "|".join(re.escape(f) for f in (FORMAT, DELIVERY_FORMAT)) + r')\\?"'
+)
+KEY_DIR = ".q2ext"
+READ_LIMIT = 16 * 1024 * 1024
+
+
+def problem_of(path: Path) -> str | None:
+    """Why this file must not be committed, or None."""
+    if KEY_DIR in path.parts:
+        return f"{path}: files under {KEY_DIR}/ hold keys and seen ids; they never belong in git"
+    try:
+        with path.open("rb") as fh:
+            text = fh.read(READ_LIMIT).decode("utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError):
+        return None  # deleted or a folder: nothing to commit
+    found = _KEY_FORMAT.search(text)
+    if found:
+        what = "a q2ext key ring" if found.group(1) == FORMAT else "a q2ext delivery key"
+        return f"{path}: holds {what} ({found.group(1)}); keep keys in .q2ext/ or your secret store, never in git"
+    return None
+
+
+def check(paths: Iterable[str | Path]) -> list[str]:
+    """One line per file that holds key material; empty when all is well."""
+    return [problem for problem in (problem_of(Path(p)) for p in paths) if problem]
+
+
+def staged_files() -> list[str]:
+    """The files staged for the next commit (what pre-commit would pass), or none outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [name for name in out.stdout.decode(errors="replace").split("\0") if name]

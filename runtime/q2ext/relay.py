@@ -1,0 +1,636 @@
+"""The relay: a Kafka consumer group that POSTs each record, as-is, to its handler and never loses one.
+
+Per partition, records go out one at a time, in offset order (so one key's messages stay in order, even
+across retries); partitions are delivered concurrently. An offset is committed only after the handler
+answered 2xx or the record went to the dead-letter topic. The relay holds only the delivery key: it signs
+each attempt, it cannot read a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+
+from . import delivery, dlq, envelope
+from .broker import create_topics
+from .handlers.message_bus import RETRYABLE
+from .kafka_bus import client_options, producer_for
+from .keyring import Key
+from .metrics import Registry
+
+log = logging.getLogger("q2ext.relay")
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+REQUIRED = ("q2msg-id", "q2msg-hmac")
+MAX_RETRY_AFTER_S = 300.0  # a handler asking for a longer pause still gets retried after 5 minutes
+
+
+@dataclass
+class RelayConfig:
+    """How the relay reads Kafka and delivers; the CLI fills it from flags and settings."""
+
+    bootstrap: str
+    routes: dict[str, str]  # message type -> handler endpoint URL
+    group: str = "q2ext-relay"
+    client_options: dict[str, Any] = field(default_factory=dict)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0  # 0: no /metrics endpoint
+    min_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    max_attempts: int = 10  # then the record is dead-lettered; 0 retries forever
+    timeout_s: float = 10.0
+    session_timeout_ms: int = 10_000  # tansu: keep well under 37.5 s; a join takes half of it
+    fetch_max_wait_ms: int = 20  # tansu holds each fetch for half of this even when data waits
+    commit_interval_s: float = 0.2
+    progress_interval_s: float = 10.0
+    queue_max: int = 2000  # records buffered per partition before fetching from it pauses
+    create_topics: bool = True
+
+    def topics(self) -> dict[str, str]:
+        """Topic -> message type."""
+        return {envelope.topic_for(t): t for t in self.routes}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: delivered, retry (maybe after Retry-After), or dead (permanent)."""
+
+    verdict: str  # "ok" | "retry" | "dead"
+    status: int | None
+    reason: str
+    retry_after: float | None = None
+
+
+OK = Outcome("ok", 200, "")
+
+
+def classify(status: int, reason: str, retry_after: float | None = None) -> Outcome:
+    """2xx delivers; 404, 408, 409, 429 and 5xx are retried; any other answer is permanent."""
+    if 200 <= status < 300:
+        return OK
+    verdict = "retry" if status in RETRYABLE or status >= 500 else "dead"
+    return Outcome(verdict, status, reason, retry_after)
+
+
+def backoff(attempt: int, low: float, high: float, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter (50-100% of the step, at most high); a Retry-After (up to 5 min) wins."""
+    delay = min(high, low * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
+    return delay
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is ignored: handlers answer seconds)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def refusal_reason(status: int, headers, body: bytes) -> str:
+    """Why the handler said no: its q2msg-refused header, else the JSON body's error, else the status."""
+    reason = headers.get("q2msg-refused")
+    if not reason and body:
+        with contextlib.suppress(ValueError, UnicodeDecodeError, AttributeError):
+            reason = json.loads(body).get("error")
+    return str(reason or f"HTTP {status}")[:300]
+
+
+class Partition:
+    """One assigned partition: its queue of fetched records and how far delivery got."""
+
+    __slots__ = ("busy", "committed", "done", "paused", "queue", "stopping", "task", "tp", "type", "url", "wake")
+
+    def __init__(self, tp, message_type: str, url: str) -> None:
+        self.tp = tp
+        self.type = message_type
+        self.url = url
+        self.queue: deque = deque()
+        self.wake = asyncio.Event()
+        self.done: int | None = None  # next offset to commit: every record below it is delivered or dead-lettered
+        self.committed: int | None = None
+        self.paused = False
+        self.task: asyncio.Task | None = None
+        self.stopping = asyncio.Event()
+        self.busy = False
+
+
+class Abandoned(Exception):
+    """Delivery of a record stopped (shutdown or rebalance); it stays uncommitted and comes again."""
+
+
+class Relay:
+    """Consume the configured topics and deliver every record to its handler; run() until stop is set."""
+
+    def __init__(self, config: RelayConfig, delivery_key: Key, metrics: Registry | None = None) -> None:
+        self.config = config
+        self.key = delivery_key
+        self.metrics = metrics or Registry()
+        self.topics = config.topics()
+        self.parts: dict[Any, Partition] = {}
+        self.consumer = None
+        self.producer = None
+        self.session: aiohttp.ClientSession | None = None
+        self.broker_up = True
+        m = self.metrics
+        self._delivered = m.counter("q2ext_relay_delivered_total", "Records the handler answered 2xx for")
+        self._retried = m.counter("q2ext_relay_retried_total", "Delivery attempts that will be retried")
+        self._dead = m.counter("q2ext_relay_dead_lettered_total", "Records moved to the dead-letter topic")
+        self._latency = m.histogram(
+            "q2ext_relay_delivery_latency_seconds", "From the record's timestamp to the handler's 2xx", LATENCY_BUCKETS
+        )
+        self._in_flight = m.gauge("q2ext_relay_in_flight", "Records being delivered right now")
+        self._lag = m.gauge("q2ext_relay_consumer_lag", "Records on the partition not yet delivered")
+        self._up = m.gauge("q2ext_relay_broker_up", "1 if the Kafka bootstrap servers accept connections")
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until stop is set, then finish in-flight records, commit, leave the group."""
+        cfg = self.config
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=cfg.timeout_s),
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
+        )
+        status = await serve_status(self, cfg.metrics_host, cfg.metrics_port) if cfg.metrics_port else None
+        try:
+            if not await self._connect(stop):
+                return
+            log.info(
+                "relay group %r delivering %s",
+                cfg.group,
+                ", ".join(f"{t} -> {u}" for t, u in sorted(cfg.routes.items())),
+            )
+            helpers = [asyncio.ensure_future(c) for c in (self._commit_loop(stop), self._watch(stop))]
+            fetch = asyncio.ensure_future(self._fetch_loop(stop))
+            await stop.wait()
+            busy = sum(1 for p in self.parts.values() if p.busy)
+            log.info("stopping: finishing %d delivery(ies) in flight, then committing and leaving the group", busy)
+            await _cancel(fetch)
+            await self._release(list(self.parts))
+            await _cancel(*helpers)
+        finally:
+            await self._close()
+            if status is not None:
+                await status.cleanup()
+        log.info(
+            "relay stopped: %d delivered, %d dead-lettered; offsets committed, left group %r",
+            _total(self._delivered),
+            _total(self._dead),
+            cfg.group,
+        )
+
+    async def _connect(self, stop: asyncio.Event) -> bool:
+        """Start producer and consumer, waiting for the broker while it is unreachable; False if stopped first."""
+        while not stop.is_set():
+            try:
+                await self._start_clients()
+                return True
+            except Exception as exc:  # noqa: BLE001 - any start failure means: broker not there yet
+                await self._close_clients()
+                log.warning(
+                    "Kafka at %s unreachable (%s: %s); retrying in 5s",
+                    self.config.bootstrap,
+                    exc.__class__.__name__,
+                    exc,
+                )
+                await _sleep_or_stop(stop, 5.0)
+        return False
+
+    async def _start_clients(self) -> None:
+        cfg = self.config
+        self.producer = producer_for(cfg.bootstrap, cfg.client_options, cfg.timeout_s)
+        await self.producer.start()  # fails fast while the broker is unreachable
+        if cfg.create_topics:
+            try:
+                topics = [*self.topics, *(dlq.topic(t) for t in self.topics)]
+                await create_topics(cfg.bootstrap, topics, client_options=cfg.client_options)
+            except Exception as exc:  # noqa: BLE001 - a managed cluster may forbid it; the topics may exist
+                log.warning("could not create topics (%s: %s); using them as they are", exc.__class__.__name__, exc)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=cfg.bootstrap,
+            group_id=cfg.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=cfg.session_timeout_ms,
+            heartbeat_interval_ms=min(1000, cfg.session_timeout_ms // 4),
+            fetch_max_wait_ms=cfg.fetch_max_wait_ms,
+            **client_options(cfg.client_options, AIOKafkaConsumer),
+        )
+        await self.consumer.start()
+        self.consumer.subscribe(list(self.topics), listener=_Listener(self))
+
+    async def _close_clients(self) -> None:
+        consumer, producer, self.consumer, self.producer = self.consumer, self.producer, None, None
+        for client in (consumer, producer):
+            if client is not None:
+                with contextlib.suppress(Exception):  # closing: a broker that is gone must not hang the exit
+                    await asyncio.wait_for(client.stop(), 10)
+
+    async def _close(self) -> None:
+        await self._close_clients()
+        if self.session is not None:
+            await self.session.close()
+
+    # ---------------------------------------------------------------- fetching
+
+    async def _fetch_loop(self, stop: asyncio.Event) -> None:
+        """Hand fetched records to their partition's worker; pause a partition whose queue is full."""
+        consumer = self.consumer
+        while not stop.is_set():
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            except Exception as exc:  # noqa: BLE001 - the fetch loop must outlive any one failure
+                log.warning("fetch failed (%s: %s); retrying", exc.__class__.__name__, exc)
+                await _sleep_or_stop(stop, 1.0)
+                continue
+            for tp, records in batches.items():
+                part = self.parts.get(tp) or self._open(tp)
+                part.queue.extend(records)
+                part.wake.set()
+                if len(part.queue) >= self.config.queue_max and not part.paused:
+                    part.paused = True
+                    consumer.pause(tp)
+
+    def _open(self, tp) -> Partition:
+        message_type = self.topics[tp.topic]
+        part = self.parts[tp] = Partition(tp, message_type, self.config.routes[message_type])
+        part.task = asyncio.ensure_future(self._work(part))
+        return part
+
+    async def _release(self, tps) -> None:
+        """Stop the workers of these partitions (each finishes the POST it is in) and commit what they did."""
+        parts = [self.parts[tp] for tp in tps if tp in self.parts]
+        for part in parts:
+            part.stopping.set()
+            part.wake.set()
+        await asyncio.gather(*(p.task for p in parts if p.task is not None), return_exceptions=True)
+        await self._commit(parts)
+        for part in parts:
+            self.parts.pop(part.tp, None)
+
+    # ---------------------------------------------------------------- delivering
+
+    async def _work(self, part: Partition) -> None:
+        """Deliver this partition's records one at a time, in offset order."""
+        queue = part.queue
+        while not part.stopping.is_set():
+            if not queue:
+                part.wake.clear()
+                await part.wake.wait()
+                continue
+            record = queue[0]
+            try:
+                await self._deliver(part, record)
+            except Abandoned:
+                return
+            except Exception:  # a bug must not silently stall the partition: say so, try the record again
+                log.exception(
+                    "delivering %s[%d]@%d failed; trying again in 1s", part.tp.topic, part.tp.partition, record.offset
+                )
+                await _sleep_or_stop(part.stopping, 1.0)
+                continue
+            queue.popleft()
+            part.done = record.offset + 1
+            if part.paused and len(queue) < self.config.queue_max // 2:
+                part.paused = False
+                self.consumer.resume(part.tp)
+
+    async def _deliver(self, part: Partition, record) -> None:
+        """Attempt until the handler says 2xx, or the answer is permanent or the retries run out (dead letter)."""
+        cfg = self.config
+        try:
+            headers = {name: value.decode() for name, value in record.headers}
+        except UnicodeDecodeError:
+            return await self._dead_letter(part, record, Outcome("dead", None, "record headers are not UTF-8"), 0)
+        missing = [name for name in REQUIRED if name not in headers]
+        if missing:
+            reason = f"record has no {', '.join(missing)} header: not a sealed q2ext message"
+            return await self._dead_letter(part, record, Outcome("dead", None, reason), 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            part.busy = True
+            try:
+                outcome = await self._post(part.url, headers, record.value or b"", attempt)
+            finally:
+                part.busy = False
+            if outcome is OK:
+                self._delivered.inc(type=part.type)
+                self._latency.observe(max(0.0, time.time() - record.timestamp / 1000), type=part.type)
+                return
+            if outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
+                return await self._dead_letter(part, record, outcome, attempt)
+            delay = backoff(attempt, cfg.min_backoff_s, cfg.max_backoff_s, outcome.retry_after)
+            self._retried.inc(type=part.type, status=str(outcome.status or "none"))
+            log.warning(
+                "retry %s message %s (%s[%d]@%d) attempt %d: %s; next in %.1fs",
+                part.type,
+                headers["q2msg-id"][:64],
+                part.tp.topic,
+                part.tp.partition,
+                record.offset,
+                attempt,
+                outcome.reason,
+                delay,
+            )
+            if await _sleep_or_stop(part.stopping, delay):
+                raise Abandoned
+
+    async def _post(self, url: str, headers: dict[str, str], body: bytes, attempt: int) -> Outcome:
+        """One signed POST of the record; its outcome (a refused connection or timeout is a retry)."""
+        signed = delivery.sign(headers, self.key, attempt)
+        try:
+            async with self.session.post(url, data=body, headers=signed, allow_redirects=False) as resp:
+                answer = await resp.read()
+                if 200 <= resp.status < 300:
+                    return OK
+                reason = refusal_reason(resp.status, resp.headers, answer)
+                return classify(resp.status, reason, parse_retry_after(resp.headers.get("Retry-After")))
+        except asyncio.TimeoutError:
+            return Outcome("retry", None, f"no answer from {url} within {self.config.timeout_s:g}s")
+        except aiohttp.ClientConnectorError as exc:
+            return Outcome("retry", None, f"cannot connect to {url} ({exc.os_error or exc})")
+        except aiohttp.ClientError as exc:
+            return Outcome("retry", None, f"{url}: {exc.__class__.__name__}: {exc}")
+
+    async def _dead_letter(self, part: Partition, record, outcome: Outcome, attempts: int) -> None:
+        """Put the record on <topic>.dlq with why, when and after how many attempts; retry until acked."""
+        headers = dlq.dead_letter_headers(record, outcome.reason, outcome.status, attempts)
+        failures = 0
+        while True:
+            try:
+                await self.producer.send_and_wait(
+                    dlq.topic(part.tp.topic), record.value, key=record.key, headers=headers
+                )
+                break
+            except Exception as exc:  # noqa: BLE001 - the broker may be gone: keep the record, try again
+                failures += 1
+                delay = backoff(failures, self.config.min_backoff_s, self.config.max_backoff_s)
+                log.warning(
+                    "could not write dead letter for %s[%d]@%d (%s); retrying in %.1fs",
+                    part.tp.topic,
+                    part.tp.partition,
+                    record.offset,
+                    exc,
+                    delay,
+                )
+                if await _sleep_or_stop(part.stopping, delay):
+                    raise Abandoned from None
+        self._dead.inc(type=part.type, status=str(outcome.status or "none"))
+        log.warning(
+            "dead letter %s message %s (%s[%d]@%d) after %d attempt(s): %s",
+            part.type,
+            dlq.message_id(record),
+            part.tp.topic,
+            part.tp.partition,
+            record.offset,
+            attempts,
+            outcome.reason,
+        )
+
+    # ---------------------------------------------------------------- committing and watching
+
+    async def _commit(self, parts=None) -> None:
+        """Commit each partition's delivered prefix, if it moved since the last commit."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        assigned = consumer.assignment()
+        parts = self.parts.values() if parts is None else parts
+        offsets = {p.tp: p.done for p in parts if p.done is not None and p.done != p.committed and p.tp in assigned}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:  # a rebalance or the broker: those records come again, the handler dedups
+            log.warning(
+                "commit failed (%s: %s); uncommitted records will be delivered again", exc.__class__.__name__, exc
+            )
+            return
+        for part in parts:
+            if part.tp in offsets:
+                part.committed = offsets[part.tp]
+
+    async def _commit_loop(self, stop: asyncio.Event) -> None:
+        while not await _sleep_or_stop(stop, self.config.commit_interval_s):
+            await self._commit()
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """Check the broker every second (say clearly when it goes and comes back); log progress periodically."""
+        last_log = time.monotonic()
+        last = (0.0, 0.0, 0.0)
+        down_since = 0.0
+        while not await _sleep_or_stop(stop, 1.0):
+            up = await _reachable(self.config.bootstrap)
+            if up != self.broker_up:
+                if not up:
+                    down_since = time.monotonic()
+                    log.error(
+                        "Kafka at %s is unreachable: delivery paused, nothing is lost; waiting for it",
+                        self.config.bootstrap,
+                    )
+                else:
+                    log.warning(
+                        "Kafka at %s is back after %.0fs; delivery resumes",
+                        self.config.bootstrap,
+                        time.monotonic() - down_since,
+                    )
+                self.broker_up = up
+            self.refresh_gauges()
+            now = time.monotonic()
+            if now - last_log >= self.config.progress_interval_s:
+                last = self._progress(now - last_log, last)
+                last_log = now
+
+    def refresh_gauges(self) -> dict[str, int]:
+        """Update in-flight, lag and broker gauges (before /metrics renders, and each second); lag by partition."""
+        lags: dict[str, int] = {}
+        consumer = self.consumer
+        for tp in consumer.assignment() if consumer is not None else ():
+            high = consumer.highwater(tp)
+            part = self.parts.get(tp)
+            if high is None:
+                continue
+            nxt = part.done if part and part.done is not None else part.queue[0].offset if part and part.queue else None
+            lag = max(0, high - nxt) if nxt is not None else 0
+            lags[f"{tp.topic}:{tp.partition}"] = lag
+            self._lag.set(lag, topic=tp.topic, partition=str(tp.partition))
+        self._in_flight.set(sum(1 for p in self.parts.values() if p.busy))
+        self._up.set(1 if self.broker_up else 0)
+        return lags
+
+    def _progress(self, seconds: float, last: tuple[float, float, float]) -> tuple[float, float, float]:
+        delivered, retried, dead = _total(self._delivered), _total(self._retried), _total(self._dead)
+        lag = sum(self.refresh_gauges().values())
+        if (delivered, retried, dead) != last or lag:
+            log.info(
+                "relay: %d delivered (%.1f/s), lag %d, in flight %d, retried %d, dead-lettered %d, %d partition(s)",
+                delivered,
+                (delivered - last[0]) / max(seconds, 1e-9),
+                lag,
+                sum(1 for p in self.parts.values() if p.busy),
+                retried,
+                dead,
+                len(self.consumer.assignment()) if self.consumer else 0,
+            )
+        return delivered, retried, dead
+
+    def health(self) -> tuple[int, dict]:
+        """/health: 200 while the broker is reachable, 503 when not; what this relay is doing."""
+        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in (self.consumer.assignment() if self.consumer else ()))
+        body = {
+            "status": "ok" if self.broker_up else "kafka unreachable",
+            "group": self.config.group,
+            "partitions": assigned,
+            "delivered": _total(self._delivered),
+            "dead_lettered": _total(self._dead),
+        }
+        return (200 if self.broker_up else 503), body
+
+
+class _Listener(ConsumerRebalanceListener):
+    """Rebalance callbacks: a revoked partition's worker finishes its POST and commits before it goes."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        if revoked:
+            await self.relay._release(list(revoked))
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        log.info("assigned %s", ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned)) or "nothing")
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep, waking early if stop is set; True if it was."""
+    if stop.is_set():
+        return True
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+async def _cancel(*tasks: asyncio.Future) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _reachable(bootstrap: str) -> bool:
+    """True if any bootstrap server accepts a TCP connection (works with TLS and SASL too)."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 2.0)
+        except (OSError, asyncio.TimeoutError, ValueError):
+            continue
+        writer.close()
+        return True
+    return False
+
+
+def _total(counter) -> int:
+    return int(sum(counter.values.values()))
+
+
+async def serve_status(relay: Relay, host: str, port: int) -> web.AppRunner | None:
+    """/metrics (Prometheus text) and /health on the relay's own port; a taken port only disables them."""
+
+    async def metrics(_request: web.Request) -> web.Response:
+        relay.refresh_gauges()
+        return web.Response(text=relay.metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"})
+
+    async def health(_request: web.Request) -> web.Response:
+        status, body = relay.health()
+        return web.json_response(body, status=status)
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/health", health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        log.warning(
+            "metrics port %s:%d unavailable (%s): no /metrics for this relay; pass --metrics-port",
+            host,
+            port,
+            exc.strerror or exc,
+        )
+        await runner.cleanup()
+        return None
+    log.info("relay metrics on http://%s:%d/metrics, health on /health", host, port)
+    return runner
+
+
+class QuietKafkaLogs(logging.Filter):
+    """Let one aiokafka warning of each kind through per interval: it logs every failed reconnect, ~20 a second."""
+
+    def __init__(self, every_s: float = 30.0) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self.last: dict[tuple[str, object], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith("aiokafka"):
+            return True
+        key, now = (record.name, record.msg), time.monotonic()
+        if now - self.last.get(key, -self.every_s) < self.every_s:
+            return False
+        self.last[key] = now
+        return True
+
+
+def quiet_kafka_logs(every_s: float = 30.0) -> None:
+    """Install QuietKafkaLogs on the root handlers (the relay reports a lost broker itself, once)."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(QuietKafkaLogs(every_s))
+
+
+def discover_routes(extensions, target: str) -> dict[str, str]:
+    """Message type -> <target>/<Type>/message/process/sdk, for each installed Message Bus handler."""
+    from .bus import bus_url
+    from .handlers.message_bus import Q2MessageBusRequestHandler
+    from .server import load_routes
+
+    types = []
+    for route in load_routes(extensions):
+        handler = getattr(route, "handler_class", None) or (route[1] if isinstance(route, (tuple, list)) else None)
+        if isinstance(handler, type) and issubclass(handler, Q2MessageBusRequestHandler) and handler.MESSAGE_TYPE:
+            types.append(handler.MESSAGE_TYPE)
+    return {t: bus_url(target, t) for t in dict.fromkeys(types)}
+
+
+def read_routes(path: str) -> dict[str, str]:
+    """A routes file: a JSON object mapping message types to handler endpoint URLs."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"routes file {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"routes file {path} is not valid JSON (line {exc.lineno})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(
+            f"routes file {path} must be a JSON object of type to URL, e.g. "
+            '{"Lowercase": "http://127.0.0.1:1980/Lowercase/message/process/sdk"}'
+        )
+    return {envelope.check_type(t): url for t, url in data.items()}

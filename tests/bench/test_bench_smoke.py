@@ -1,0 +1,71 @@
+"""`python bench/run.py --quick` runs every case and reports every figure (never a speed: that is bench/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HEADLINE_KEYS = (
+    "handler_ingest_ratio",
+    "kafka_e2e_ratio",
+    "batch_ratio",
+    "kafka_p99_ms_at_1000",
+    "relay_cpu_us_per_record",
+    "relay_rss_growth_mb",
+    "handler_rss_growth_mb",
+)
+RAW_CASES = ("baseline_a", "handler_ingest", "batch", "loopback", "baseline_b", "latency", "kafka_e2e", "memory")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done.stdout, json.loads((out / "results.json").read_text())
+
+
+def test_quick_bench_writes_every_headline_figure_as_a_number(quick_run):
+    _, _, results = quick_run
+    assert {key: type(results[key]).__name__ for key in HEADLINE_KEYS} == {key: "float" for key in HEADLINE_KEYS}
+
+
+def test_quick_bench_keeps_the_raw_figures_of_every_case(quick_run):
+    _, _, results = quick_run
+    assert sorted(results["raw"]) == sorted(RAW_CASES)
+
+
+def test_every_message_of_every_case_was_handled_without_error(quick_run):
+    _, _, results = quick_run
+    raw = results["raw"]
+    failures = {
+        "handler_ingest": raw["handler_ingest"]["requests"] - raw["handler_ingest"]["records_ok"],
+        "batch": raw["batch"]["records"] - raw["batch"]["records_ok"],
+        "loopback": raw["loopback"]["errors"],
+        "kafka_e2e": raw["kafka_e2e"]["push_errors"] + raw["kafka_e2e"]["out_of_order"],
+        "latency": raw["latency"]["push_errors"] + raw["latency"]["out_of_order"],
+    }
+    assert failures == dict.fromkeys(failures, 0)
+
+
+def test_quick_bench_prints_a_verdict_next_to_each_target(quick_run):
+    _, stdout, _ = quick_run
+    verdict_lines = [line for line in stdout.splitlines() if line.endswith(("PASS", "MISS"))]
+    assert len(verdict_lines) == len(HEADLINE_KEYS)
+
+
+def test_quick_bench_draws_a_png_chart(quick_run):
+    out, _, _ = quick_run
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,34 @@
+"""Fixtures every test folder may use: a copy of just the template's files, to bake from.
+
+cookiecutter copies the whole template folder before it asks anything (the pre_prompt hook runs in that
+copy), so baking from a checkout copies its .venv too: some 200 MB and seconds per bake. Bake from this.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_PARTS = ("cookiecutter.json", "local_extensions.py", "hooks", "runtime", "{{cookiecutter.extension_name}}")
+JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ruff_cache", ".pytest_cache", ".q2ext", ".hypothesis")
+
+
+def copy_template(dest: Path) -> Path:
+    """A copy of the template's own files (no .venv, caches or .git), to bake from."""
+    dest.mkdir(parents=True)
+    for part in TEMPLATE_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, dest / part, ignore=JUNK)
+        else:
+            shutil.copy2(source, dest / part)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory) -> Path:
+    """The template's files, copied once per session: `cookiecutter <template> ...` bakes from it."""
+    return copy_template(tmp_path_factory.mktemp("template") / "q2ext")

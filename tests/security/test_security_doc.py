@@ -1,0 +1,45 @@
+"""SECURITY.md: one text, the same in the template and in every baked project, and true to the defaults."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from q2ext.settings import Settings
+
+TEMPLATE = Path(__file__).resolve().parents[2]
+DOC = TEMPLATE / "{{cookiecutter.extension_name}}" / "SECURITY.md"
+
+
+def test_baked_project_carries_the_security_doc_unchanged(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            str(TEMPLATE),
+            "-o",
+            str(tmp_path),
+            "extension_name=AllCaps",
+            "extension_kind=message_bus",
+            "message_type=Lowercase",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert (tmp_path / "AllCaps" / "SECURITY.md").read_text() == DOC.read_text()
+
+
+def test_template_root_points_to_the_projects_security_doc():
+    assert "{{cookiecutter.extension_name}}/SECURITY.md" in (TEMPLATE / "SECURITY.md").read_text()
+
+
+def test_security_doc_states_the_default_windows_and_bounds():
+    text, cfg = DOC.read_text(), Settings()
+    assert f"{cfg.DELIVERY_TOLERANCE_SECONDS} s" in text
+    assert f"{cfg.MAX_MESSAGE_AGE_SECONDS // 86400} days" in text
+    assert f"{cfg.SEEN_IDS_MAX:,} ids" in text
+    assert f"{cfg.DELIVERY_TOLERANCE_SECONDS + 60} s" in text  # the claim timeout make_seen uses

@@ -1,0 +1,172 @@
+"""The SQLite seen-id store: shared by processes, survives restarts, bounded by age and count."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import time
+
+import pytest
+
+from q2ext import services
+from q2ext.dedup import Claim, MemorySeenIds, SqliteSeenIds
+from q2ext.settings import Settings
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "seen.sqlite3"
+
+
+@pytest.fixture
+def store(db):
+    seen = SqliteSeenIds(db)
+    yield seen
+    seen.close()
+
+
+def test_first_claim_is_new_and_a_second_is_busy(store):
+    assert store.claim("a") is Claim.NEW
+    assert store.claim("a") is Claim.BUSY
+
+
+def test_claim_after_done_is_done(store):
+    store.claim("a")
+    store.done("a")
+    assert store.claim("a") is Claim.DONE
+
+
+def test_released_id_can_be_claimed_again(store):
+    store.claim("a")
+    store.release("a")
+    assert store.claim("a") is Claim.NEW
+
+
+def test_done_ids_survive_a_restart(db):
+    first = SqliteSeenIds(db)
+    first.claim("a")
+    first.done("a")
+    first.close()
+    second = SqliteSeenIds(db)
+    assert second.claim("a") is Claim.DONE
+    second.close()
+
+
+def test_another_store_on_the_same_file_sees_claims_and_done_ids(db, store):
+    other = SqliteSeenIds(db)
+    store.claim("a")
+    assert other.claim("a") is Claim.BUSY
+    store.done("a")
+    assert other.claim("a") is Claim.DONE
+    other.close()
+
+
+def test_release_never_drops_a_claim_made_by_another_store(db, store):
+    other = SqliteSeenIds(db)
+    store.claim("a")
+    other.release("a")
+    assert other.claim("a") is Claim.BUSY
+    other.close()
+
+
+def test_claim_of_a_crashed_process_is_taken_over_after_the_claim_timeout(db):
+    crashed = SqliteSeenIds(db, claim_timeout_s=0.05)
+    crashed.claim("a")  # and never done() nor release(): the process died
+    survivor = SqliteSeenIds(db, claim_timeout_s=0.05)
+    assert survivor.claim("a") is Claim.BUSY
+    time.sleep(0.1)
+    assert survivor.claim("a") is Claim.NEW
+    survivor.close()
+    crashed.close()
+
+
+def test_ids_older_than_the_window_are_pruned(db):
+    seen = SqliteSeenIds(db, window_s=0.05)
+    seen.claim("old")
+    seen.done("old")
+    time.sleep(0.1)
+    seen.claim("new")
+    seen.done("new")
+    assert seen.prune() == 1
+    assert len(seen) == 1
+    seen.close()
+
+
+def test_store_keeps_at_most_max_ids_dropping_the_oldest_first(db):
+    seen = SqliteSeenIds(db, max_ids=100, prune_every=50, cache_ids=0)
+    for i in range(1000):
+        seen.claim(f"id{i}")
+        seen.done(f"id{i}")
+    assert len(seen) <= 150
+    assert seen.claim("id999") is Claim.DONE
+    assert seen.claim("id0") is Claim.NEW
+    seen.close()
+
+
+def test_store_uses_write_ahead_logging_with_normal_sync(db, store):
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_done_mark_is_on_disk_after_close(db):
+    seen = SqliteSeenIds(db)
+    seen.claim("a")
+    seen.done("a")
+    seen.close()
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT done FROM seen WHERE id = 'a'").fetchone() == (1,)
+    con.close()
+
+
+def test_done_mark_waits_out_a_locked_database_and_is_written_with_the_next_commit(db):
+    seen = SqliteSeenIds(db, busy_timeout_s=0.05)
+    seen.claim("handled")
+    locker = sqlite3.connect(db, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock too long
+    with pytest.raises(sqlite3.OperationalError):
+        seen.done("handled")
+    locker.execute("ROLLBACK")
+    locker.close()
+    seen.claim("next")
+    other = SqliteSeenIds(db)
+    assert other.claim("handled") is Claim.DONE
+    other.close()
+    seen.close()
+
+
+def _claim_all(path: str, ids: list[str], results) -> None:
+    seen = SqliteSeenIds(path)
+    won = [msg_id for msg_id in ids if seen.claim(msg_id) is Claim.NEW]
+    for msg_id in won:
+        seen.done(msg_id)
+    seen.close()
+    results.put(won)
+
+
+def test_processes_racing_for_the_same_ids_each_win_an_id_at_most_once(db):
+    ids = [f"race-{i}" for i in range(300)]
+    results = multiprocessing.get_context("spawn").Queue()
+    procs = [
+        multiprocessing.get_context("spawn").Process(target=_claim_all, args=(str(db), ids, results)) for _ in range(3)
+    ]
+    for proc in procs:
+        proc.start()
+    won = [msg_id for _ in procs for msg_id in results.get(timeout=60)]
+    for proc in procs:
+        proc.join(30)
+    assert sorted(won) == sorted(ids)
+
+
+@pytest.mark.parametrize("value", ["", ":memory:"])
+def test_memory_store_is_chosen_only_when_no_file_is_set(value):
+    assert isinstance(services.make_seen(Settings(SEEN_IDS_FILE=value)), MemorySeenIds)
+
+
+def test_sqlite_store_covers_the_maximum_message_age(tmp_path):
+    seen = services.make_seen(Settings(SEEN_IDS_FILE=str(tmp_path / "s.sqlite3")))
+    assert isinstance(seen, SqliteSeenIds)
+    assert seen.window_s == Settings().MAX_MESSAGE_AGE_SECONDS >= Settings().DELIVERY_TOLERANCE_SECONDS
+    assert seen.claim_timeout_s > Settings().DELIVERY_TOLERANCE_SECONDS
+    seen.close()

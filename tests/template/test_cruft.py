@@ -1,0 +1,80 @@
+"""A baked project records its template, so `cruft check` and `cruft update` bring later changes in."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import clean_env
+
+GIT = ["git", "-c", "user.name=q2ext tests", "-c", "user.email=tests@example.invalid"]
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run([*GIT, "-C", str(folder), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def cruft(project: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cruft", *args]
+    return subprocess.run(command, cwd=project, env=clean_env(), capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def template_repo(template, tmp_path) -> Path:
+    """The template as a git repository with one commit (cruft follows commits)."""
+    repo = shutil.copytree(template, tmp_path / "q2ext")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "template v1")
+    return repo
+
+
+@pytest.fixture
+def project(template_repo, bake_cli) -> Path:
+    """AllCaps baked from that repository, committed to a git repository of its own."""
+    result, out = bake_cli("extension_name=AllCaps", "extension_kind=message_bus", template_dir=template_repo)
+    assert result.returncode == 0, result.stderr
+    project = out / "AllCaps"
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "baked")
+    return project
+
+
+def test_cruft_json_records_template_commit_and_answers(project, template_repo):
+    state = json.loads((project / ".cruft.json").read_text())
+    assert state["template"] == str(template_repo)
+    assert state["commit"] == git(template_repo, "rev-parse", "HEAD")
+    answers = state["context"]["cookiecutter"]
+    assert (answers["extension_name"], answers["extension_kind"], answers["message_type"]) == (
+        "AllCaps",
+        "message_bus",
+        "Lowercase",
+    )
+
+
+def test_cruft_check_passes_on_a_fresh_bake(project):
+    assert cruft(project, "check").returncode == 0
+
+
+def test_cruft_check_fails_once_the_template_moves_on(project, template_repo):
+    (template_repo / "runtime" / "q2ext" / "naming.py").open("a").write('"""runtime v2"""\n')
+    git(template_repo, "commit", "-qam", "template v2")
+    assert cruft(project, "check").returncode != 0
+
+
+def test_cruft_update_brings_a_newer_runtime_and_files_in(project, template_repo):
+    (template_repo / "runtime" / "q2ext" / "naming.py").open("a").write('"""runtime v2"""\n')
+    readme = template_repo / "{{cookiecutter.extension_name}}" / "README.md"
+    readme.write_text(readme.read_text() + "\nTemplate v2.\n")
+    git(template_repo, "commit", "-qam", "template v2")
+    result = cruft(project, "update", "--skip-apply-ask", "--allow-untracked-files")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "q2ext" / "naming.py").read_text().endswith('"""runtime v2"""\n')
+    assert (project / "README.md").read_text().endswith("Template v2.\n")
+    assert cruft(project, "check").returncode == 0

@@ -1,0 +1,1 @@
+"""This project's configuration: settings.py (read by q2ext.settings.load())."""

@@ -1,0 +1,52 @@
+"""What `make run` serves and how. Every setting can be overridden with the environment variable Q2EXT_<NAME>.
+
+For example `Q2EXT_PORT=8000 make run`, or Q2EXT_DEBUG=0 with Q2EXT_KEYRING in production. The names and their
+defaults are those of q2ext/settings.py (Settings); a name missing here keeps its default.
+"""
+
+# DEBUG: the loopback bus (push() POSTs straight to this server) and a development key ring made on first run.
+# Out of DEBUG: the Kafka bus, and the server refuses to start without a real key ring (`make keys`).
+DEBUG = True
+
+# Where the server listens (Q2EXT_HOST, Q2EXT_PORT; `make run PORT=8000` for one run).
+HOST = "localhost"
+PORT = 1980
+
+# DEBUG, INFO, WARNING or ERROR (`make run LOG=DEBUG` shows what the bus sends and receives, as the seed does).
+LOG_LEVEL = "INFO"
+
+# Sent with every message as q2msg-envstack: which environment produced it.
+ENV_STACK = "LOCAL-DEV"
+
+# "auto" = loopback in DEBUG, Kafka otherwise; or force "loopback" / "kafka".
+BUS = "auto"
+
+# The Kafka cluster (Q2EXT_KAFKA_BOOTSTRAP_SERVERS) and extra client options, e.g. TLS and SASL
+# (Q2EXT_KAFKA_CLIENT_OPTIONS='{"security_protocol": "SSL"}').
+KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
+KAFKA_CLIENT_OPTIONS = {}
+
+# Key files, all under .q2ext/ (ignored by git). In production load keys from a secret store instead:
+# Q2EXT_KEYRING (the ring as JSON) and Q2EXT_DELIVERY_KEY (the relay's delivery key).
+KEYRING_FILE = ".q2ext/keyring.json"
+DEV_KEYRING_FILE = ".q2ext/keyring.dev.json"
+DELIVERY_KEY_FILE = ".q2ext/delivery-key.json"
+
+# Limits: one message's text, one request body, how old a message may be (it may wait in Kafka), how far in
+# the future its clock may be, and how fresh a delivery signature must be (seconds).
+MAX_MESSAGE_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_MESSAGE_AGE_SECONDS = 7 * 24 * 3600
+MAX_FUTURE_SKEW_SECONDS = 300
+DELIVERY_TOLERANCE_SECONDS = 300
+
+# Message ids already handled (a redelivery is acknowledged without calling handle() again).
+SEEN_IDS_FILE = ".q2ext/seen-ids.sqlite3"
+SEEN_IDS_MAX = 1_000_000
+
+# How long push() waits for the bus (seconds).
+PUSH_TIMEOUT_SECONDS = 10.0
+
+# The extensions `make run` serves, one per line; `make extension NAME=... KIND=...` adds to this list.
+INSTALLED_EXTENSIONS = [
+]
