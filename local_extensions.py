@@ -41,14 +41,14 @@ def _did_you_mean(value: str, choices: tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def check_arguments(answers: Mapping) -> None:
-    """Refuse `key=value` arguments that name no variable (cookiecutter would silently ignore them)."""
-    unknown = [key for key in answers.get("_unknown_keys", []) if key not in VARIABLES]
-    if unknown:
-        raise ValueError(
-            f"unknown variable {unknown[0]!r}{_did_you_mean(unknown[0], VARIABLES)}: "
-            f"the variables are {', '.join(VARIABLES)}"
-        )
+def refuse_keys(keys: list) -> None:
+    """Refuse `key=value` arguments that name no variable (cookiecutter would ignore them) or a private one."""
+    for key in keys:
+        if str(key).startswith("_"):
+            raise ValueError(f"{key!r} is private to the template and cannot be set: the variables are "
+                             f"{', '.join(VARIABLES)}")
+        raise ValueError(f"unknown variable {key!r}{_did_you_mean(key, VARIABLES)}: the variables are "
+                         f"{', '.join(VARIABLES)}")
 
 
 def check_choice(variable: str, value: str) -> None:
@@ -65,7 +65,6 @@ def check_choice(variable: str, value: str) -> None:
 
 def check_answers(answers: Mapping) -> None:
     """Every answer, as the project needs it; ValueError's one line says what is wrong and how to fix it."""
-    check_arguments(answers)
     naming.validate_extension_name(answers["extension_name"])
     for variable in CHOICES:
         check_choice(variable, answers[variable])
@@ -118,12 +117,12 @@ def sandbox(environment) -> None:
 
 
 class Q2ExtValidation(Extension):
-    """Filters q2ext_check_arguments / _check_name / _check_answers / _answers, and q2ext_template_root()."""
+    """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers, and q2ext_template_root()."""
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
         sandbox(environment)
-        environment.filters["q2ext_check_arguments"] = lambda answers: _abort_on_error(check_arguments, answers)
+        environment.filters["q2ext_refuse_keys"] = lambda keys: _abort_on_error(refuse_keys, keys)
         environment.filters["q2ext_check_name"] = lambda name: _abort_on_error(naming.validate_extension_name, name)
         environment.filters["q2ext_check_answers"] = lambda answers: _abort_on_error(check_answers, answers)
         environment.filters["q2ext_answers"] = answers_of

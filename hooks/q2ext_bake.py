@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -58,16 +59,23 @@ def command_line_answers(args: list[str] | None) -> dict[str, str]:
 def let_answers_through(context: dict, answers: Mapping[str, str]) -> bool:
     """Make cookiecutter.json accept bad answers so the filters, not a traceback, refuse them; True if changed.
 
-    A choice outside its list is appended to it; a key naming no variable goes to `_unknown_keys`.
+    A choice outside its list is appended to it. A key naming no variable, or naming a private one (which could
+    switch a check off), is listed in a private variable whose name the command line cannot guess, checked first.
     """
+    unknown = [key for key in answers if key not in context or key.startswith("_")]
     changed = False
     for key, value in answers.items():
-        if key not in context:
-            context.setdefault("_unknown_keys", []).append(key)
-            changed = True
-        elif isinstance(context[key], list) and value not in context[key]:
+        if key not in unknown and isinstance(context[key], list) and value not in context[key]:
             context[key].append(value)
             changed = True
+    if unknown:
+        tag = secrets.token_hex(6)
+        checks = {f"_q2ext_refused_{tag}": unknown, f"__q2ext_check_{tag}": f"{{{{ cookiecutter._q2ext_refused_{tag}"
+                  " | q2ext_refuse_keys }}"}
+        rest = dict(context)
+        context.clear()
+        context.update({**checks, **rest})
+        changed = True
     return changed
 
 

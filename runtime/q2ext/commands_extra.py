@@ -32,6 +32,8 @@ def relay_config(args: argparse.Namespace, cfg):
             "no Message Bus extension is installed, so there is nothing to relay: add one "
             "(make extension ... KIND=message_bus) or pass --routes FILE"
         )
+    if args.batch < 1:
+        raise ValueError("--batch must be 1 (one record per POST) or more")
     if args.min_backoff <= 0 or args.max_backoff < args.min_backoff:
         raise ValueError("--min-backoff must be above 0 and --max-backoff at least --min-backoff")
     return RelayConfig(
@@ -47,6 +49,7 @@ def relay_config(args: argparse.Namespace, cfg):
         timeout_s=args.timeout,
         session_timeout_ms=args.session_timeout_ms,
         progress_interval_s=args.progress_every,
+        batch_size=args.batch,
     )
 
 
@@ -104,6 +107,7 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a handler's answer")
     p.add_argument("--session-timeout-ms", type=int, default=10_000, help="consumer group session timeout")
     p.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress lines")
+    p.add_argument("--batch", type=int, default=1, help="records per POST (opt-in batch delivery; default 1)")
     p.set_defaults(func=cmd_relay)
 
     p = sub.add_parser("replay-dlq", help="move the dead letters of a type back onto its topic")

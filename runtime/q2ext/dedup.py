@@ -41,6 +41,12 @@ class MemorySeenIds:
         self._busy.add(msg_id)
         return Claim.NEW
 
+    def claim_many(self, msg_ids: list[str]) -> list[Claim]:
+        return [self.claim(msg_id) for msg_id in msg_ids]
+
+    async def claim_soon(self, msg_id: str) -> Claim:
+        return self.claim(msg_id)
+
     def done(self, msg_id: str) -> None:
         self._busy.discard(msg_id)
         now = time.monotonic()
@@ -116,6 +122,7 @@ class SqliteSeenIds:
         self._lock = threading.RLock()  # one connection, maybe used from a test's server thread
         self._done_cache: OrderedDict[str, None] = OrderedDict()
         self._pending: list[tuple[str, float, str]] = []
+        self._queued: list[tuple[str, asyncio.Future]] = []
         self._claims = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
@@ -125,17 +132,56 @@ class SqliteSeenIds:
         self.prune()
 
     def claim(self, msg_id: str) -> Claim:
-        if msg_id in self._done_cache:
-            return Claim.DONE
+        return self.claim_many([msg_id])[0]
+
+    def claim_many(self, msg_ids: list[str]) -> list[Claim]:
+        """Claim several ids in one commit (a batch POST, or the claims of one event-loop turn)."""
+        answers: list[Claim | None] = [Claim.DONE if i in self._done_cache else None for i in msg_ids]
+        if all(answers):
+            return answers  # type: ignore[return-value]
         now = time.time()
         with self._lock, self._transaction():
-            claimed = self._db.execute(_CLAIM, (msg_id, now, self._owner, now - self.claim_timeout_s)).rowcount
-            row = None if claimed else self._db.execute("SELECT done FROM seen WHERE id = ?", (msg_id,)).fetchone()
-        if claimed:
-            self._claims += 1
-            if self._claims % self.prune_every == 0:
-                self.prune()
+            for index, msg_id in enumerate(msg_ids):
+                if answers[index] is None:
+                    answers[index] = self._claim_one(msg_id, now)
+        claimed = sum(1 for a in answers if a is Claim.NEW)
+        if claimed and (self._claims % self.prune_every) + claimed >= self.prune_every:
+            self.prune()
+        self._claims += claimed
+        return answers  # type: ignore[return-value]
+
+    async def claim_soon(self, msg_id: str) -> Claim:
+        """claim(), grouped with the other claims of this event-loop turn into one commit (group commit).
+
+        A commit costs far more than a statement; under concurrent deliveries this shares it among them.
+        """
+        if msg_id in self._done_cache:
+            return Claim.DONE
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queued.append((msg_id, future))
+        if len(self._queued) == 1:
+            loop.call_soon(self._claim_queued)
+        return await future
+
+    def _claim_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        try:
+            answers = self.claim_many([msg_id for msg_id, _ in queued])
+        except Exception as exc:  # noqa: BLE001 - every waiting delivery gets the error (-> 500, retried)
+            for _, future in queued:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), answer in zip(queued, answers):
+            if not future.done():
+                future.set_result(answer)
+
+    def _claim_one(self, msg_id: str, now: float) -> Claim:
+        """Inside a transaction: insert the claim, or say why not (handled already, or claimed elsewhere)."""
+        if self._db.execute(_CLAIM, (msg_id, now, self._owner, now - self.claim_timeout_s)).rowcount:
             return Claim.NEW
+        row = self._db.execute("SELECT done FROM seen WHERE id = ?", (msg_id,)).fetchone()
         if row is not None and row[0]:
             self._remember(msg_id)
             return Claim.DONE
@@ -196,16 +242,14 @@ class SqliteSeenIds:
     def _transaction(self):
         """One commit that also carries the pending done() marks."""
         pending, self._pending = self._pending, []
-        if not pending:
-            yield
-            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._pending = pending + self._pending  # nothing began: the marks wait for the next commit
             raise
         try:
-            self._db.executemany(_DONE, pending)
+            if pending:
+                self._db.executemany(_DONE, pending)
             yield
             self._db.execute("COMMIT")
         except BaseException:

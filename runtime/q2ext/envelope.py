@@ -238,5 +238,5 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
         git_rev=values["q2msg-gitrev"],
         version=values["q2msg-version"],
         attempt=int(attempt) if attempt.isdigit() else 1,
-        headers=dict(headers),
+        headers=headers,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import random
@@ -24,7 +25,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from . import delivery, dlq, envelope
+from . import batch, delivery, dlq, envelope
 from .broker import create_topics
 from .handlers.message_bus import RETRYABLE
 from .kafka_bus import client_options, producer_for
@@ -56,6 +57,8 @@ class RelayConfig:
     commit_interval_s: float = 0.2
     progress_interval_s: float = 10.0
     queue_max: int = 2000  # records buffered per partition before fetching from it pauses
+    batch_size: int = 1  # >1: up to this many records of a partition per POST (opt-in batch delivery)
+    batch_max_bytes: int = 1024 * 1024  # ... and at most this many body bytes per POST
     create_topics: bool = True
 
     def topics(self) -> dict[str, str]:
@@ -74,6 +77,7 @@ class Outcome:
 
 
 OK = Outcome("ok", 200, "")
+NOT_ATTEMPTED = Outcome("retry", 503, "not attempted: an earlier record of the batch must be retried first")
 
 
 def classify(status: int, reason: str, retry_after: float | None = None) -> Outcome:
@@ -82,6 +86,16 @@ def classify(status: int, reason: str, retry_after: float | None = None) -> Outc
         return OK
     verdict = "retry" if status in RETRYABLE or status >= 500 else "dead"
     return Outcome(verdict, status, reason, retry_after)
+
+
+def _batch_outcome(result: dict) -> Outcome:
+    """The outcome of one record of a batch answer."""
+    if not isinstance(result, dict) or not isinstance(result.get("status"), int):
+        return Outcome("retry", None, "batch answer without a status for this record")
+    if result.get("attempted") is False:
+        return NOT_ATTEMPTED
+    retry_after = result.get("retry_after")
+    return classify(result["status"], str(result.get("error") or ""), retry_after if retry_after else None)
 
 
 def backoff(attempt: int, low: float, high: float, retry_after: float | None = None) -> float:
@@ -296,7 +310,11 @@ class Relay:
                 continue
             record = queue[0]
             try:
-                await self._deliver(part, record)
+                if self.config.batch_size > 1:
+                    finished = await self._deliver_batch(part)
+                else:
+                    await self._deliver(part, record)
+                    finished = 1
             except Abandoned:
                 return
             except Exception:  # a bug must not silently stall the partition: say so, try the record again
@@ -305,7 +323,8 @@ class Relay:
                 )
                 await _sleep_or_stop(part.stopping, 1.0)
                 continue
-            queue.popleft()
+            for _ in range(finished):
+                record = queue.popleft()
             part.done = record.offset + 1
             if part.paused and len(queue) < self.config.queue_max // 2:
                 part.paused = False
@@ -314,14 +333,9 @@ class Relay:
     async def _deliver(self, part: Partition, record) -> None:
         """Attempt until the handler says 2xx, or the answer is permanent or the retries run out (dead letter)."""
         cfg = self.config
-        try:
-            headers = {name: value.decode() for name, value in record.headers}
-        except UnicodeDecodeError:
-            return await self._dead_letter(part, record, Outcome("dead", None, "record headers are not UTF-8"), 0)
-        missing = [name for name in REQUIRED if name not in headers]
-        if missing:
-            reason = f"record has no {', '.join(missing)} header: not a sealed q2ext message"
-            return await self._dead_letter(part, record, Outcome("dead", None, reason), 0)
+        headers, bad = self._sealed_headers(record)
+        if headers is None:
+            return await self._dead_letter(part, record, Outcome("dead", None, bad), 0)
         attempt = 0
         while True:
             attempt += 1
@@ -336,21 +350,117 @@ class Relay:
                 return
             if outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
                 return await self._dead_letter(part, record, outcome, attempt)
-            delay = backoff(attempt, cfg.min_backoff_s, cfg.max_backoff_s, outcome.retry_after)
-            self._retried.inc(type=part.type, status=str(outcome.status or "none"))
-            log.warning(
-                "retry %s message %s (%s[%d]@%d) attempt %d: %s; next in %.1fs",
-                part.type,
-                headers["q2msg-id"][:64],
-                part.tp.topic,
-                part.tp.partition,
-                record.offset,
-                attempt,
-                outcome.reason,
-                delay,
-            )
-            if await _sleep_or_stop(part.stopping, delay):
-                raise Abandoned
+            await self._wait_to_retry(part, record, headers, outcome, attempt)
+
+    def _sealed_headers(self, record) -> tuple[dict[str, str] | None, str]:
+        """The record's headers as text, or None and why it is not a sealed q2ext message."""
+        try:
+            headers = {name: value.decode() for name, value in record.headers}
+        except UnicodeDecodeError:
+            return None, "record headers are not UTF-8"
+        missing = [name for name in REQUIRED if name not in headers]
+        if missing:
+            return None, f"record has no {', '.join(missing)} header: not a sealed q2ext message"
+        return headers, ""
+
+    def _next_batch(self, part: Partition) -> list[tuple[Any, dict[str, str]]]:
+        """The sealed records at the head of the queue that fit one POST (at least one, unless the head is bad)."""
+        out: list[tuple[Any, dict[str, str]]] = []
+        size = 0
+        for record in itertools.islice(part.queue, self.config.batch_size):
+            headers, _ = self._sealed_headers(record)
+            size += len(record.value or b"")
+            if headers is None or (out and size > self.config.batch_max_bytes):
+                break
+            out.append((record, headers))
+        return out
+
+    async def _deliver_batch(self, part: Partition) -> int:
+        """Deliver the head of the queue in one POST per attempt; how many records are finished (in order).
+
+        Each record keeps its own guarantees: the handler answers per record, handles them in order and stops
+        at the first one to retry; 2xx and dead letters finish a record, a retry answer waits with backoff.
+        """
+        cfg = self.config
+        pending = self._next_batch(part)
+        if not pending:  # the head record is not a sealed message: the single path dead-letters it
+            await self._deliver(part, part.queue[0])
+            return 1
+        attempts = [0] * len(pending)
+        finished = 0
+        while pending:
+            attempts = [n + 1 for n in attempts]
+            part.busy = True
+            try:
+                outcomes = await self._post_batch(part.url, pending, attempts)
+            finally:
+                part.busy = False
+            attempts = [n - (o is NOT_ATTEMPTED) for n, o in zip(attempts, outcomes)]
+            done = 0
+            for (record, headers), outcome, attempt in zip(pending, outcomes, attempts):
+                if outcome is OK:
+                    self._delivered.inc(type=part.type)
+                    self._latency.observe(max(0.0, time.time() - record.timestamp / 1000), type=part.type)
+                elif outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
+                    await self._dead_letter(part, record, outcome, attempt)
+                else:
+                    await self._wait_to_retry(part, record, headers, outcome, attempt)
+                    break
+                done += 1
+            pending, attempts, finished = pending[done:], attempts[done:], finished + done
+        return finished
+
+    async def _wait_to_retry(self, part: Partition, record, headers: dict[str, str], outcome: Outcome, attempt: int):
+        """Count and log a retry, then sleep its backoff (Abandoned if the relay stops meanwhile)."""
+        cfg = self.config
+        delay = backoff(attempt, cfg.min_backoff_s, cfg.max_backoff_s, outcome.retry_after)
+        self._retried.inc(type=part.type, status=str(outcome.status or "none"))
+        log.warning(
+            "retry %s message %s (%s[%d]@%d) attempt %d: %s; next in %.1fs",
+            part.type,
+            headers["q2msg-id"][:64],
+            part.tp.topic,
+            part.tp.partition,
+            record.offset,
+            attempt,
+            outcome.reason,
+            delay,
+        )
+        if await _sleep_or_stop(part.stopping, delay):
+            raise Abandoned
+
+    async def _post_batch(self, url: str, pending, attempts: list[int]) -> list[Outcome]:
+        """One POST of several signed records; an outcome per record (the POST's own failure applies to all)."""
+        body = batch.encode(
+            (delivery.sign(headers, self.key, attempt), record.value or b"")
+            for (record, headers), attempt in zip(pending, attempts)
+        )
+        try:
+            async with self.session.post(
+                url, data=body, headers={"Content-Type": batch.CONTENT_TYPE}, allow_redirects=False
+            ) as resp:
+                answer = await resp.read()
+                if resp.status != 200:
+                    reason = refusal_reason(resp.status, resp.headers, answer)
+                    whole = classify(resp.status, reason, parse_retry_after(resp.headers.get("Retry-After")))
+                    return [whole] * len(pending)
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            return [self._failure(url, exc)] * len(pending)
+        try:
+            results = json.loads(answer)["results"]
+        except (ValueError, KeyError, TypeError):
+            return [Outcome("retry", 200, f"{url} answered a batch without per-record results")] * len(pending)
+        return [_batch_outcome(result) for result in results[: len(pending)]] + [NOT_ATTEMPTED] * (
+            len(pending) - len(results)
+        )
+
+    def _failure(self, url: str, exc: BaseException) -> Outcome:
+        """The retry outcome of a POST that got no answer."""
+        if isinstance(exc, asyncio.TimeoutError):
+            return Outcome("retry", None, f"no answer from {url} within {self.config.timeout_s:g}s")
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return Outcome("retry", None, f"cannot connect to {url} ({exc.os_error or exc})")
+        return Outcome("retry", None, f"{url}: {exc.__class__.__name__}: {exc}")
 
     async def _post(self, url: str, headers: dict[str, str], body: bytes, attempt: int) -> Outcome:
         """One signed POST of the record; its outcome (a refused connection or timeout is a retry)."""
@@ -362,12 +472,8 @@ class Relay:
                     return OK
                 reason = refusal_reason(resp.status, resp.headers, answer)
                 return classify(resp.status, reason, parse_retry_after(resp.headers.get("Retry-After")))
-        except asyncio.TimeoutError:
-            return Outcome("retry", None, f"no answer from {url} within {self.config.timeout_s:g}s")
-        except aiohttp.ClientConnectorError as exc:
-            return Outcome("retry", None, f"cannot connect to {url} ({exc.os_error or exc})")
-        except aiohttp.ClientError as exc:
-            return Outcome("retry", None, f"{url}: {exc.__class__.__name__}: {exc}")
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            return self._failure(url, exc)
 
     async def _dead_letter(self, part: Partition, record, outcome: Outcome, attempts: int) -> None:
         """Put the record on <topic>.dlq with why, when and after how many attempts; retry until acked."""

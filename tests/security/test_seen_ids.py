@@ -170,3 +170,43 @@ def test_sqlite_store_covers_the_maximum_message_age(tmp_path):
     assert seen.window_s == Settings().MAX_MESSAGE_AGE_SECONDS >= Settings().DELIVERY_TOLERANCE_SECONDS
     assert seen.claim_timeout_s > Settings().DELIVERY_TOLERANCE_SECONDS
     seen.close()
+
+
+def commits_during(store, action) -> int:
+    """How many COMMITs the store's connection ran during action()."""
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        action()
+    finally:
+        store._db.set_trace_callback(None)
+    return sum(1 for s in statements if s.strip().upper() == "COMMIT")
+
+
+def test_claims_made_in_one_event_loop_turn_share_one_commit(store):
+    import asyncio
+
+    async def claim_together():
+        return await asyncio.gather(*(store.claim_soon(f"id-{i}") for i in range(20)))
+
+    answers: list = []
+    assert commits_during(store, lambda: answers.extend(asyncio.run(claim_together()))) == 1
+    assert answers == [Claim.NEW] * 20
+
+
+def test_the_same_id_twice_in_one_turn_is_new_then_busy(store):
+    import asyncio
+
+    async def twice():
+        return await asyncio.gather(store.claim_soon("x"), store.claim_soon("x"))
+
+    assert asyncio.run(twice()) == [Claim.NEW, Claim.BUSY]
+
+
+def test_a_batch_of_ids_is_claimed_in_one_commit(store):
+    store.claim("seen")
+    store.done("seen")
+    store.flush()
+    answers: list = []
+    assert commits_during(store, lambda: answers.extend(store.claim_many(["a", "seen", "b", "a"]))) == 1
+    assert answers == [Claim.NEW, Claim.DONE, Claim.NEW, Claim.BUSY]

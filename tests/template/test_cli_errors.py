@@ -92,3 +92,8 @@ def test_pytest_cookies_reports_the_refusal_as_exit_code_1(cookies, template):
     result = cookies.bake(extra_context={"extension_name": "class"}, template=str(template))
     assert result.exit_code == 1
     assert result.project_path is None
+
+
+def test_switching_a_check_off_from_the_command_line_is_refused(bake_cli):
+    line = refused(bake_cli, "extension_name=a/b", "extension_kind=base", "__check_name=off", "__check_answers=off")
+    assert line.startswith("error: '__check_name' is private to the template")

@@ -33,26 +33,48 @@ def test_an_unreadable_command_line_gives_no_answers():
 
 
 def test_a_choice_outside_its_list_is_appended_for_the_filter_to_refuse():
-    context = {"extension_kind": ["online", "base"], "_unknown_keys": []}
+    context = {"extension_kind": ["online", "base"]}
     assert bake.let_answers_through(context, {"extension_kind": "foo"})
     assert context["extension_kind"] == ["online", "base", "foo"]
 
 
-def test_an_unknown_key_is_recorded():
-    context = {"extension_name": "X", "_unknown_keys": []}
+def refused_keys_check(context: dict) -> tuple[list, str]:
+    """The refused keys and the check that reads them, which let_answers_through puts first."""
+    first, second = list(context)[:2]
+    return context[first], context[second]
+
+
+def test_an_unknown_key_is_checked_before_any_question():
+    context = {"extension_name": "X"}
     assert bake.let_answers_through(context, {"extenion_kind": "base"})
-    assert context["_unknown_keys"] == ["extenion_kind"]
+    keys, check = refused_keys_check(context)
+    assert keys == ["extenion_kind"] and "q2ext_refuse_keys" in check
+
+
+def test_a_private_key_from_the_command_line_is_refused_not_applied():
+    context = {"extension_name": "X", "__check_name": "{{ cookiecutter.extension_name | q2ext_check_name }}"}
+    assert bake.let_answers_through(context, {"__check_name": "off"})
+    assert refused_keys_check(context)[0] == ["__check_name"]
+
+
+def test_the_refused_keys_variable_cannot_be_guessed():
+    names = set()
+    for _ in range(2):
+        context = {"extension_name": "X"}
+        bake.let_answers_through(context, {"typo": "1"})
+        names.add(list(context)[0])
+    assert len(names) == 2
 
 
 def test_good_answers_change_nothing():
-    context = {"extension_name": "X", "extension_kind": ["online", "base"], "_unknown_keys": []}
+    context = {"extension_name": "X", "extension_kind": ["online", "base"]}
     assert not bake.let_answers_through(context, {"extension_name": "AllCaps", "extension_kind": "base"})
-    assert context == {"extension_name": "X", "extension_kind": ["online", "base"], "_unknown_keys": []}
+    assert context == {"extension_name": "X", "extension_kind": ["online", "base"]}
 
 
 def test_context_file_is_rewritten_only_for_a_cookiecutter_command_line(tmp_path):
     context_file = tmp_path / "cookiecutter.json"
-    context_file.write_text('{"extension_kind": ["online"], "_unknown_keys": []}')
+    context_file.write_text('{"extension_kind": ["online"]}')
     assert not bake.prepare_context_file(context_file, [PYTHON, "-m", "pytest", "extension_kind=foo"])
     assert bake.prepare_context_file(context_file, [PYTHON, "-m", "cookiecutter", "tpl", "extension_kind=foo"])
     assert '"foo"' in context_file.read_text()

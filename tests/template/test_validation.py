@@ -131,14 +131,17 @@ def test_the_default_answers_pass_the_checks():
 
 def test_the_checks_run_in_the_order_of_the_questions():
     keys = list(COOKIECUTTER_JSON)
-    assert keys.index("_unknown_keys") < keys.index("__check_arguments") < keys.index("extension_name")
     assert keys.index("extension_name") < keys.index("__check_name") < keys.index("extension_kind")
     assert keys.index("__check_answers") == len(keys) - 1
 
 
 def test_unknown_variable_is_refused_with_a_suggestion():
-    message = refusal(local_extensions.check_answers, {**GOOD, "_unknown_keys": ["extenion_kind"]})
+    message = refusal(local_extensions.refuse_keys, ["extenion_kind"])
     assert message.startswith("unknown variable 'extenion_kind' (did you mean 'extension_kind'?)")
+
+
+def test_a_private_variable_set_on_the_command_line_is_refused():
+    assert "'__check_name' is private to the template" in refusal(local_extensions.refuse_keys, ["__check_name"])
 
 
 def test_kind_outside_the_choices_lists_them_and_names_the_kind_an_alias_means():

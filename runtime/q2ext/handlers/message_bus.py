@@ -78,27 +78,39 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             records = batch.decode(body)
         except EnvelopeError as exc:
             return self._answer(*self._refused(exc.status, exc.reason))
+        opened = [self._open(headers, record) for headers, record in records]
+        messages = [m for m in opened if isinstance(m, Message)]
+        claims = iter(self.services.seen.claim_many([m.id for m in messages]))
         results = []
         blocked = False
-        for headers, record in records:
+        for item in opened:
+            claim = next(claims) if isinstance(item, Message) else None
             if blocked:
-                results.append({"status": 503, "error": "not attempted: an earlier record must be retried first"})
+                if claim is Claim.NEW:
+                    self.services.seen.release(item.id)
+                results.append({"status": 503, "attempted": False, "error": "an earlier record must be retried first"})
                 continue
-            status, payload = await self._deliver(headers, record)
-            results.append(payload if "status" in payload else {"status": status, **payload})
+            status, payload = await self._dispatch(item, claim) if claim is not None else item
+            results.append(payload)
             blocked = status in RETRYABLE or status >= 500
         self.finish({"status": 200, "results": results})
 
     async def _deliver(self, headers, body: bytes) -> tuple[int, dict]:
         """Verify, open and dispatch one sealed message; the answer as (status, JSON payload)."""
+        opened = self._open(headers, body)
+        if not isinstance(opened, Message):
+            return opened
+        return await self._dispatch(opened, await self.services.seen.claim_soon(opened.id))
+
+    def _open(self, headers, body: bytes) -> Message | tuple[int, dict]:
+        """The message, if its size, delivery signature and seal are right; else the refusal to answer."""
         services = self.services
         cfg = services.settings
-        msg_id = headers.get("q2msg-id", "-")
         try:
             if len(body) > cfg.MAX_MESSAGE_BYTES:
                 raise TooLarge(f"body of {len(body)} bytes is over the {cfg.MAX_MESSAGE_BYTES}-byte limit")
             delivery.verify(headers, services.ring.delivery, cfg.DELIVERY_TOLERANCE_SECONDS)
-            message = envelope.open(
+            return envelope.open(
                 headers,
                 body,
                 services.ring,
@@ -108,12 +120,11 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
                 expected_type=self.MESSAGE_TYPE,
             )
         except EnvelopeError as exc:
-            return self._refused(exc.status, exc.reason, msg_id)
-        return await self._dispatch(message)
+            return self._refused(exc.status, exc.reason, headers.get("q2msg-id", "-"))
 
-    async def _dispatch(self, message: Message) -> tuple[int, dict]:
+    async def _dispatch(self, message: Message, claim: Claim) -> tuple[int, dict]:
+        """Call handle() unless the id was handled already (200) or is being handled elsewhere (409)."""
         services = self.services
-        claim = services.seen.claim(message.id)
         if claim is Claim.DONE:
             self.logger.info("message %s already handled: acknowledged, not handled again", message.id)
             services.metrics.counter("q2ext_duplicates_total", "Redeliveries acknowledged").inc(type=message.type)

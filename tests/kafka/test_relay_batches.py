@@ -1,0 +1,40 @@
+"""Opt-in batch delivery (`relay --batch N`): several records per POST, each with the guarantees of one."""
+
+from __future__ import annotations
+
+from kafka_helpers import push_all, read_topic, wait_for
+
+
+def routes(handler) -> dict[str, str]:
+    return {handler.type: handler.url}
+
+
+def test_batched_records_are_each_handled_once_in_key_order_even_across_retries(broker, ring, handler, relays):
+    texts = [f"{key}-{i}" if (key, i) != ("b", 7) else "fail2:b-7" for i in range(40) for key in "abc"]
+    keys = [text[-4] if text.startswith("fail") else text[0] for text in texts]
+    push_all(broker.bootstrap, ring, handler.type, texts, keys)
+    relays(broker.bootstrap, routes(handler), "--batch", "25", "--min-backoff", "0.05")
+    wait_for(lambda: len(handler.services.handled) == len(texts), "every message handled")
+    handled = [m.text for m in handler.services.handled]
+    assert sorted(handled) == sorted(texts)
+    for key in "abc":
+        mine = [t for t in texts if t.split(":")[-1].startswith(key)]
+        assert [t for t in handled if t.split(":")[-1].startswith(key)] == mine
+    assert handler.texts().count("fail2:b-7") == 3  # two failed attempts, then handled
+
+
+def test_a_dead_letter_inside_a_batch_leaves_the_rest_of_the_batch_delivered(broker, ring, handler, relays):
+    texts = ["one", "dead:not wanted", "three", "four"]
+    push_all(broker.bootstrap, ring, handler.type, texts, [b"k"] * len(texts))
+    relay = relays(broker.bootstrap, routes(handler), "--batch", "10")
+    wait_for(lambda: len(handler.services.handled) == 3, "the three good messages")
+    assert [m.text for m in handler.services.handled] == ["one", "three", "four"]
+    letters = wait_for(lambda: read_topic(broker.bootstrap, f"sdk-generic.{handler.type}.dlq"), "the dead letter")
+    assert [dict((k, v.decode()) for k, v in r.headers)["q2msg-dlq-status"] for r in letters] == ["422"]
+    assert relay.metric("q2ext_relay_delivered_total") == 3
+
+
+def test_a_batch_size_below_one_is_refused_with_one_line(broker, ring, handler, relays):
+    relay = relays(broker.bootstrap, routes(handler), "--batch", "0")
+    assert relay.wait() != 0
+    assert "--batch must be 1" in relay.log()
