@@ -45,10 +45,12 @@ def refuse_keys(keys: list) -> None:
     """Refuse `key=value` arguments that name no variable (cookiecutter would ignore them) or a private one."""
     for key in keys:
         if str(key).startswith("_"):
-            raise ValueError(f"{key!r} is private to the template and cannot be set: the variables are "
-                             f"{', '.join(VARIABLES)}")
-        raise ValueError(f"unknown variable {key!r}{_did_you_mean(key, VARIABLES)}: the variables are "
-                         f"{', '.join(VARIABLES)}")
+            raise ValueError(
+                f"{key!r} is private to the template and cannot be set: the variables are {', '.join(VARIABLES)}"
+            )
+        raise ValueError(
+            f"unknown variable {key!r}{_did_you_mean(key, VARIABLES)}: the variables are {', '.join(VARIABLES)}"
+        )
 
 
 def check_choice(variable: str, value: str) -> None:

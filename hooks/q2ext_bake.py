@@ -70,8 +70,10 @@ def let_answers_through(context: dict, answers: Mapping[str, str]) -> bool:
             changed = True
     if unknown:
         tag = secrets.token_hex(6)
-        checks = {f"_q2ext_refused_{tag}": unknown, f"__q2ext_check_{tag}": f"{{{{ cookiecutter._q2ext_refused_{tag}"
-                  " | q2ext_refuse_keys }}"}
+        checks = {
+            f"_q2ext_refused_{tag}": unknown,
+            f"__q2ext_check_{tag}": f"{{{{ cookiecutter._q2ext_refused_{tag} | q2ext_refuse_keys }}}}",
+        }
         rest = dict(context)
         context.clear()
         context.update({**checks, **rest})

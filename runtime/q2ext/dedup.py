@@ -173,7 +173,7 @@ class SqliteSeenIds:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, future), answer in zip(queued, answers):
+        for (_, future), answer in zip(queued, answers, strict=True):
             if not future.done():
                 future.set_result(answer)
 

@@ -112,9 +112,7 @@ def topic_for(message_type: str) -> str:
 def check_type(message_type: str) -> str:
     """Refuse a message type that cannot be a URL path segment and topic name."""
     if not isinstance(message_type, str) or not _TYPE.match(message_type):
-        raise ValueError(
-            f"message type {message_type!r} must start with a letter and hold only letters, digits and _"
-        )
+        raise ValueError(f"message type {message_type!r} must start with a letter and hold only letters, digits and _")
     return message_type
 
 
@@ -192,12 +190,14 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
     values = {name: _header(headers, name) for name in SIGNED_HEADERS}
     given_mac = _header(headers, "q2msg-hmac")
     mtype = values["q2msg-type"]
-    if not mtype.startswith(TYPE_PREFIX) or not _TYPE.match(mtype[len(TYPE_PREFIX):]):
+    if not mtype.startswith(TYPE_PREFIX) or not _TYPE.match(mtype[len(TYPE_PREFIX) :]):
         raise Malformed(f"q2msg-type {mtype[:80]!r} is not sdk-generic.<Type>")
     if expected_type is not None and mtype != topic_for(expected_type):
         raise Malformed(f"q2msg-type {mtype!r} does not belong on the route of {expected_type}")
     if values["q2msg-version"].split(".")[0] != WIRE_VERSION.split(".")[0]:
-        raise Malformed(f"wire version {values['q2msg-version'][:20]!r} is not supported (this runtime speaks {WIRE_VERSION})")
+        raise Malformed(
+            f"wire version {values['q2msg-version'][:20]!r} is not supported (this runtime speaks {WIRE_VERSION})"
+        )
     for name, value in values.items():
         if name != "q2msg-type" and not _TOKEN.match(value):
             raise Malformed(f"header {name} is not a short token")
@@ -230,7 +230,7 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
     attempt = headers.get("q2msg-attempt", "1")
     return Message(
         text=text,
-        type=mtype[len(TYPE_PREFIX):],
+        type=mtype[len(TYPE_PREFIX) :],
         id=values["q2msg-id"],
         timestamp_ms=int(values["q2msg-timestamp"]),
         key_id=key.id,

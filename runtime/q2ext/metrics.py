@@ -87,7 +87,7 @@ class Histogram(_Metric):
         lines = self.header()
         for key, row in sorted(self.series.items()):
             running = 0.0
-            for bound, count in zip((*self.buckets, float("inf")), row[:-1]):
+            for bound, count in zip((*self.buckets, float("inf")), row[:-1], strict=True):
                 running += count
                 le = 'le="+Inf"' if bound == float("inf") else f'le="{bound:g}"'
                 lines.append(f"{self.name}_bucket{_fmt_labels(key, le)} {running:g}")

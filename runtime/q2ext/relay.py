@@ -395,9 +395,9 @@ class Relay:
                 outcomes = await self._post_batch(part.url, pending, attempts)
             finally:
                 part.busy = False
-            attempts = [n - (o is NOT_ATTEMPTED) for n, o in zip(attempts, outcomes)]
+            attempts = [n - (o is NOT_ATTEMPTED) for n, o in zip(attempts, outcomes, strict=True)]
             done = 0
-            for (record, headers), outcome, attempt in zip(pending, outcomes, attempts):
+            for (record, headers), outcome, attempt in zip(pending, outcomes, attempts, strict=True):
                 if outcome is OK:
                     self._delivered.inc(type=part.type)
                     self._latency.observe(max(0.0, time.time() - record.timestamp / 1000), type=part.type)
@@ -433,7 +433,7 @@ class Relay:
         """One POST of several signed records; an outcome per record (the POST's own failure applies to all)."""
         body = batch.encode(
             (delivery.sign(headers, self.key, attempt), record.value or b"")
-            for (record, headers), attempt in zip(pending, attempts)
+            for (record, headers), attempt in zip(pending, attempts, strict=True)
         )
         try:
             async with self.session.post(

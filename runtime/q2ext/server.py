@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
@@ -82,13 +83,26 @@ def announce(services: Services, port: int) -> None:
     """Say what is served, which bus, and where the keys come from (never the keys)."""
     cfg = services.settings
     mode = "DEBUG" if cfg.DEBUG else "production"
-    log.info("q2ext %s serving %s on http://%s:%d (%s, %s bus)", __version__,
-             ", ".join(cfg.INSTALLED_EXTENSIONS) or "no extensions", cfg.HOST, port, mode, cfg.bus_mode)
-    log.info("message keys from %s (ids %s, active %s)", services.ring.source,
-             ", ".join(sorted(services.ring.keys)), services.ring.active_id)
+    log.info(
+        "q2ext %s serving %s on http://%s:%d (%s, %s bus)",
+        __version__,
+        ", ".join(cfg.INSTALLED_EXTENSIONS) or "no extensions",
+        cfg.HOST,
+        port,
+        mode,
+        cfg.bus_mode,
+    )
+    log.info(
+        "message keys from %s (ids %s, active %s)",
+        services.ring.source,
+        ", ".join(sorted(services.ring.keys)),
+        services.ring.active_id,
+    )
     if services.ring.dev:
         log.warning("*" * 78)
-        log.warning("DEBUG: using the DEVELOPMENT key ring (%s). Never run this way in production:", services.ring.source)
+        log.warning(
+            "DEBUG: using the DEVELOPMENT key ring (%s). Never run this way in production:", services.ring.source
+        )
         log.warning("out of DEBUG the server refuses it; run `make keys` to create a real key ring.")
         log.warning("*" * 78)
 
@@ -103,10 +117,8 @@ async def serve(services: Services, port: int, stop: asyncio.Event | None = None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
     await stop.wait()
     log.info("stopping")
     server.stop()

@@ -32,9 +32,7 @@ import pytest
 import tornado.httpserver
 import tornado.netutil
 
-from . import delivery, envelope, keyring, server
-from . import services as services_mod
-from . import settings as settings_mod
+from . import delivery, envelope, keyring, server, services as services_mod, settings as settings_mod
 from .bus import BUS_PATH, push, seal_for
 from .envelope import Message
 from .services import Services

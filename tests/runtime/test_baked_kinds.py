@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
 from q2ext import kinds, scaffold
 
 from .conftest import make_project

@@ -6,6 +6,7 @@ import importlib
 import inspect
 
 import pytest
+
 from q2ext import kinds, typed
 from q2ext.handlers.adapter import Q2AdapterRequestHandler
 
@@ -94,7 +95,7 @@ def test_adapter_type_module_has_its_base_class_types_and_example_requests(adapt
     module = importlib.import_module(adapter.module)
     base = getattr(module, adapter.base_class)
     assert issubclass(base, Q2AdapterRequestHandler)
-    assert base.ADAPTER_TYPE == adapter.key
+    assert adapter.key == base.ADAPTER_TYPE
     assert all(inspect.isclass(getattr(module, name)) for name in adapter.type_names)
     assert set(module.EXAMPLE_REQUESTS) == {m.name for m in adapter.methods}
     for method in adapter.methods:

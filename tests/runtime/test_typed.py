@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from q2ext import typed
 from q2ext.handlers.adapters.fx_rate import FxRateQuoteReply, FxRateQuoteRequest
 

@@ -64,8 +64,9 @@ def test_a_redelivered_batch_is_acknowledged_without_handling_again(handler_serv
 def test_a_truncated_batch_is_refused_with_400(handler_server):
     base, svc = handler_server
     body = batch.encode([sealed(svc, "cut")])[:-3]
-    req = urllib.request.Request(base + "/Lowercase/message/process/sdk", data=body,
-                                 headers={"Content-Type": batch.CONTENT_TYPE}, method="POST")
+    req = urllib.request.Request(
+        base + "/Lowercase/message/process/sdk", data=body, headers={"Content-Type": batch.CONTENT_TYPE}, method="POST"
+    )
     try:
         urllib.request.urlopen(req, timeout=10)
         status = 200
