@@ -35,7 +35,7 @@ def baseline_b(ctx: Context) -> dict:
 class Pipeline:
     """Handler (with the bench probe) and a real `python -m q2ext relay` subprocess on one broker."""
 
-    def __init__(self, ctx: Context, bootstrap: str) -> None:
+    def __init__(self, ctx: Context, bootstrap: str, *relay_flags: str) -> None:
         from q2ext.broker import create_topics_sync
 
         self.ctx = ctx
@@ -51,6 +51,7 @@ class Pipeline:
         self.stats_url = f"http://{ctx.host}:{port}/_bench/stats"
         argv = ctx.project.python("-m", "q2ext", "relay", "--kafka", bootstrap, "--debug", "0")
         argv += ["--target", f"http://{ctx.host}:{port}", "--metrics-port", "0", "--session-timeout-ms", "2000"]
+        argv += list(relay_flags)
         self.relay = Proc("relay", argv, ctx.project.root, ctx.work, ctx.project.env(DEBUG=0))
         self.relay.wait_log("relay group")  # connected to the broker, about to join
         self.relay_rss_at_start = rss_mb(self.relay.pid)
@@ -121,6 +122,17 @@ def end_to_end(ctx: Context, with_memory: bool) -> dict:
                 rest = pipe.stream(total - count)
                 result["memory"] = memory(pipe, result["e2e"]["before"], rest["after"], total)
             return result
+        finally:
+            pipe.stop()
+
+
+def end_to_end_batched(ctx: Context, per_post: int) -> dict:
+    """The same path with the relay's opt-in batch delivery (`relay --batch N`): same guarantees per record."""
+    with broker() as bootstrap:
+        pipe = Pipeline(ctx, bootstrap, "--batch", str(per_post))
+        try:
+            pipe.warm_up()
+            return {**pipe.stream(ctx.size(50_000, 2_000)), "records_per_post": per_post}
         finally:
             pipe.stop()
 

@@ -53,6 +53,8 @@ def headline(raw: dict) -> dict:
     return {
         "handler_ingest_ratio": _ratio(_get(raw, "handler_ingest.records_per_s"), base),
         "kafka_e2e_ratio": _ratio(_get(raw, "kafka_e2e.messages_per_s"), base),
+        "kafka_batch_ratio": _ratio(_get(raw, "kafka_batch.messages_per_s"), base),
+        "relay_cpu_us_per_record_batched": _get(raw, "kafka_batch.relay_cpu_us_per_record"),
         "batch_ratio": _ratio(_get(raw, "batch.records_per_s"), base),
         "loopback_ratio": _ratio(_get(raw, "loopback.pushes_per_s"), base),
         "kafka_p99_ms_at_1000": _get(raw, "latency.p99_ms"),
@@ -77,7 +79,9 @@ ROWS = [
     ("Kafka e2e ordered push->handle()", "kafka_e2e.messages_per_s", "msg/s", "kafka_e2e_ratio"),
     ("Kafka e2e p99 (saturated)", "kafka_e2e.p99_ms", "ms", None),
     ("Kafka p99 at 1,000 msg/s", "latency.p99_ms", "ms", "kafka_p99_ms_at_1000"),
+    ("Kafka e2e, relay --batch 100", "kafka_batch.messages_per_s", "msg/s", "kafka_batch_ratio"),
     ("relay CPU per record", "kafka_e2e.relay_cpu_us_per_record", "us", "relay_cpu_us_per_record"),
+    ("relay CPU per record, --batch 100", "kafka_batch.relay_cpu_us_per_record", "us", None),
     ("relay RSS growth", "memory.relay_rss_growth_mb", "MB", "relay_rss_growth_mb"),
     ("handler RSS growth", "memory.handler_rss_growth_mb", "MB", "handler_rss_growth_mb"),
 ]

@@ -2,7 +2,7 @@
 
     python bench/run.py [--quick] [--only NAME ...] [--rounds N] [--out DIR]
 
-Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, kafka_e2e, memory.
+Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, kafka_e2e, kafka_batch, memory.
 Writes DIR/results.json and DIR/bench.png (DIR defaults to bench/), prints one table.
 """
 
@@ -22,7 +22,17 @@ import report
 from procs import BENCH
 from project import bake
 
-CASES = ("baseline_a", "handler_ingest", "batch", "loopback", "baseline_b", "latency", "kafka_e2e", "memory")
+CASES = (
+    "baseline_a",
+    "handler_ingest",
+    "batch",
+    "loopback",
+    "baseline_b",
+    "latency",
+    "kafka_e2e",
+    "kafka_batch",
+    "memory",
+)
 BATCH_PER_POST = 100
 
 
@@ -54,6 +64,7 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
         ("loopback", lambda: http_cases.loopback(ctx)),
         ("baseline_b", lambda: kafka_cases.baseline_b(ctx)),
         ("latency", lambda: kafka_cases.latency_at_rate(ctx)),
+        ("kafka_batch", lambda: kafka_cases.end_to_end_batched(ctx, BATCH_PER_POST)),
     ]
     for name, step in steps:
         if name in wanted:
@@ -69,12 +80,6 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
 
 def _say(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def relay_batch_mode(project_code: Path) -> bool:
-    """Whether this runtime's relay can send several records per POST (batch.CONTENT_TYPE)."""
-    relay = project_code / "q2ext" / "relay.py"
-    return relay.exists() and "CONTENT_TYPE" in relay.read_text()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "rounds": rounds,
             "connections": args.connections,
-            "relay_batch_mode": relay_batch_mode(project.code),
             "project_baked": project.how,
             "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
             "seconds": round(time.monotonic() - started, 1),
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write_json(args.out / "results.json", raw, heads, meta)
     report.chart(args.out / "bench.png", raw, f"q2ext bench {'(quick) ' if args.quick else ''}{meta['when']}")
     print(report.table(raw, heads))
-    print(f"relay batch mode: {'yes' if meta['relay_batch_mode'] else 'not yet'}; project baked {project.how}")
+    print(f"project baked {project.how}")
     print(f"wrote {args.out / 'results.json'} and {args.out / 'bench.png'} in {meta['seconds']:.0f}s")
     print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in heads.items()}))
     return 0
