@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import time
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ DELIVERY_HEADERS = ("q2msg-attempt", "q2msg-delivery-timestamp", "q2msg-delivery
 
 def _signature(key: Key, msg_id: str, seal_mac: str, attempt: str, stamp: str) -> bytes:
     text = f"q2delivery/1\n{msg_id}\n{seal_mac}\n{attempt}\n{stamp}\n".encode()
-    return hmac.new(key.mac_key, text, hashlib.sha256).digest()
+    return hmac.digest(key.mac_key, text, "sha256")
 
 
 def sign(headers: Mapping[str, str], key: Key, attempt: int = 1, now: float | None = None) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import os
 import re
@@ -121,10 +120,9 @@ def canonical(headers: Mapping[str, str]) -> bytes:
     return ("q2msg/1\n" + "".join(f"{name}:{headers[name]}\n" for name in SIGNED_HEADERS)).encode()
 
 
-def _mac(key: Key, signed: bytes, body: bytes) -> str:
-    digest = hmac.new(key.mac_key, signed, hashlib.sha256)
-    digest.update(body)
-    return base64.b64encode(digest.digest()).decode()
+def _digest(key: Key, signed: bytes, body: bytes) -> bytes:
+    """HMAC-SHA256 of the header block and body (hmac.digest: one C call, the fastest form)."""
+    return hmac.digest(key.mac_key, signed + body, "sha256")
 
 
 def _aead(key: Key) -> AESGCM:
@@ -162,15 +160,8 @@ def seal(
     signed = canonical(headers)
     nonce = os.urandom(NONCE_BYTES) if nonce is None else nonce
     body = nonce + _aead(key).encrypt(nonce, text.encode("utf-8"), signed)
-    mac = _mac(key, signed, body)
+    mac = base64.b64encode(_digest(key, signed, body)).decode()
     return Sealed({name: mac if name == "q2msg-hmac" else headers[name] for name in WIRE_ORDER}, body)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        raise Malformed(f"missing header {name}")
-    return value
 
 
 def open(  # noqa: A001 - the natural name; envelope.open is always called qualified
@@ -187,8 +178,16 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
     """Verify (constant-time HMAC), check age, decrypt; raise an EnvelopeError saying why not."""
     if len(body) > max_bytes:
         raise TooLarge(f"body of {len(body)} bytes is over the {max_bytes}-byte limit")
-    values = {name: _header(headers, name) for name in SIGNED_HEADERS}
-    given_mac = _header(headers, "q2msg-hmac")
+    get = headers.get
+    values = {}
+    for name in SIGNED_HEADERS:
+        value = get(name)
+        if value is None:
+            raise Malformed(f"missing header {name}")
+        values[name] = value
+    given_mac = get("q2msg-hmac")
+    if given_mac is None:
+        raise Malformed("missing header q2msg-hmac")
     mtype = values["q2msg-type"]
     if not mtype.startswith(TYPE_PREFIX) or not _TYPE.match(mtype[len(TYPE_PREFIX) :]):
         raise Malformed(f"q2msg-type {mtype[:80]!r} is not sdk-generic.<Type>")
@@ -213,8 +212,7 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
     if key is None:
         raise Unauthenticated(f"unknown key {values['q2msg-cryptokey']!r}")
     signed = canonical(values)
-    expected = base64.b64decode(_mac(key, signed, body))
-    if not hmac.compare_digest(expected, mac_bytes):
+    if not hmac.compare_digest(_digest(key, signed, body), mac_bytes):
         raise Unauthenticated(f"hmac mismatch for key {key.id}")
     now = time.time() if now is None else now
     sent = int(values["q2msg-timestamp"]) / 1000
