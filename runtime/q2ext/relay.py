@@ -18,14 +18,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from . import batch, delivery, dlq, envelope
+from . import batch, delivery, dlq, envelope, http1
 from .broker import create_topics
 from .handlers.message_bus import RETRYABLE
 from .kafka_bus import client_options, producer_for
@@ -56,7 +56,7 @@ class RelayConfig:
     fetch_max_wait_ms: int = 20  # tansu holds each fetch for half of this even when data waits
     commit_interval_s: float = 0.2
     progress_interval_s: float = 10.0
-    queue_max: int = 2000  # records buffered per partition before fetching from it pauses
+    queue_max: int = 500  # records buffered per partition before fetching from it pauses (bounds memory)
     batch_size: int = 1  # >1: up to this many records of a partition per POST (opt-in batch delivery)
     batch_max_bytes: int = 1024 * 1024  # ... and at most this many body bytes per POST
     create_topics: bool = True
@@ -86,6 +86,14 @@ def classify(status: int, reason: str, retry_after: float | None = None) -> Outc
         return OK
     verdict = "retry" if status in RETRYABLE or status >= 500 else "dead"
     return Outcome(verdict, status, reason, retry_after)
+
+
+def _outcome_of(response: http1.Response) -> Outcome:
+    """What a handler's answer to one POST means for the record(s) in it."""
+    if 200 <= response.status < 300:
+        return OK
+    reason = refusal_reason(response.status, response.headers, response.body)
+    return classify(response.status, reason, parse_retry_after(response.headers.get("retry-after")))
 
 
 def _batch_outcome(result: dict) -> Outcome:
@@ -159,7 +167,7 @@ class Relay:
         self.parts: dict[Any, Partition] = {}
         self.consumer = None
         self.producer = None
-        self.session: aiohttp.ClientSession | None = None
+        self._http: dict[str, tuple[http1.Client, str]] = {}  # endpoint URL -> (client of its origin, path)
         self.broker_up = True
         m = self.metrics
         self._delivered = m.counter("q2ext_relay_delivered_total", "Records the handler answered 2xx for")
@@ -177,10 +185,6 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until stop is set, then finish in-flight records, commit, leave the group."""
         cfg = self.config
-        self.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=cfg.timeout_s),
-            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
-        )
         status = await serve_status(self, cfg.metrics_host, cfg.metrics_port) if cfg.metrics_port else None
         try:
             if not await self._connect(stop):
@@ -244,7 +248,13 @@ class Relay:
             session_timeout_ms=cfg.session_timeout_ms,
             heartbeat_interval_ms=min(1000, cfg.session_timeout_ms // 4),
             fetch_max_wait_ms=cfg.fetch_max_wait_ms,
-            **client_options(cfg.client_options, AIOKafkaConsumer),
+            # What a fetch brings is buffered until delivered: keep it small (the relay is bound by HTTP anyway);
+            # the project's KAFKA_CLIENT_OPTIONS may still say otherwise.
+            **{
+                "max_partition_fetch_bytes": 256 * 1024,
+                "fetch_max_bytes": 4 * 1024 * 1024,
+                **client_options(cfg.client_options, AIOKafkaConsumer),
+            },
         )
         await self.consumer.start()
         self.consumer.subscribe(list(self.topics), listener=_Listener(self))
@@ -258,8 +268,8 @@ class Relay:
 
     async def _close(self) -> None:
         await self._close_clients()
-        if self.session is not None:
-            await self.session.close()
+        for client, _ in self._http.values():
+            client.close()
 
     # ---------------------------------------------------------------- fetching
 
@@ -361,6 +371,11 @@ class Relay:
         missing = [name for name in REQUIRED if name not in headers]
         if missing:
             return None, f"record has no {', '.join(missing)} header: not a sealed q2ext message"
+        try:
+            for name, value in headers.items():
+                http1.check_header(name, value)
+        except ValueError as exc:  # a CR/LF in a record header must never split the POST to the handler
+            return None, f"record {exc}"
         return headers, ""
 
     def _next_batch(self, part: Partition) -> list[tuple[Any, dict[str, str]]]:
@@ -435,45 +450,41 @@ class Relay:
             (delivery.sign(headers, self.key, attempt), record.value or b"")
             for (record, headers), attempt in zip(pending, attempts, strict=True)
         )
+        answer = await self._send(url, {"Content-Type": batch.CONTENT_TYPE}, body)
+        if isinstance(answer, Outcome):
+            return [answer] * len(pending)
+        if answer.status != 200:
+            return [_outcome_of(answer)] * len(pending)
         try:
-            async with self.session.post(
-                url, data=body, headers={"Content-Type": batch.CONTENT_TYPE}, allow_redirects=False
-            ) as resp:
-                answer = await resp.read()
-                if resp.status != 200:
-                    reason = refusal_reason(resp.status, resp.headers, answer)
-                    whole = classify(resp.status, reason, parse_retry_after(resp.headers.get("Retry-After")))
-                    return [whole] * len(pending)
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            return [self._failure(url, exc)] * len(pending)
-        try:
-            results = json.loads(answer)["results"]
+            results = json.loads(answer.body)["results"]
         except (ValueError, KeyError, TypeError):
             return [Outcome("retry", 200, f"{url} answered a batch without per-record results")] * len(pending)
         return [_batch_outcome(result) for result in results[: len(pending)]] + [NOT_ATTEMPTED] * (
             len(pending) - len(results)
         )
 
-    def _failure(self, url: str, exc: BaseException) -> Outcome:
-        """The retry outcome of a POST that got no answer."""
-        if isinstance(exc, asyncio.TimeoutError):
-            return Outcome("retry", None, f"no answer from {url} within {self.config.timeout_s:g}s")
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return Outcome("retry", None, f"cannot connect to {url} ({exc.os_error or exc})")
-        return Outcome("retry", None, f"{url}: {exc.__class__.__name__}: {exc}")
-
     async def _post(self, url: str, headers: dict[str, str], body: bytes, attempt: int) -> Outcome:
         """One signed POST of the record; its outcome (a refused connection or timeout is a retry)."""
-        signed = delivery.sign(headers, self.key, attempt)
+        answer = await self._send(url, delivery.sign(headers, self.key, attempt), body)
+        return answer if isinstance(answer, Outcome) else _outcome_of(answer)
+
+    async def _send(self, url: str, headers: dict[str, str], body: bytes) -> http1.Response | Outcome:
+        """POST over a kept-alive connection: the response, or the retry outcome of getting none."""
+        client, path = self._http.get(url) or self._client_for(url)
         try:
-            async with self.session.post(url, data=body, headers=signed, allow_redirects=False) as resp:
-                answer = await resp.read()
-                if 200 <= resp.status < 300:
-                    return OK
-                reason = refusal_reason(resp.status, resp.headers, answer)
-                return classify(resp.status, reason, parse_retry_after(resp.headers.get("Retry-After")))
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            return self._failure(url, exc)
+            return await client.post(path, headers, body)
+        except asyncio.TimeoutError:
+            return Outcome("retry", None, f"no answer from {url} within {self.config.timeout_s:g}s")
+        except http1.HttpError as exc:
+            return Outcome("retry", None, f"{url}: {exc}")
+        except OSError as exc:
+            return Outcome("retry", None, f"cannot connect to {url} ({exc})")
+
+    def _client_for(self, url: str) -> tuple[http1.Client, str]:
+        parts = urlsplit(url)
+        client = http1.Client(f"{parts.scheme}://{parts.netloc}", timeout=self.config.timeout_s)
+        self._http[url] = (client, parts.path + (f"?{parts.query}" if parts.query else ""))
+        return self._http[url]
 
     async def _dead_letter(self, part: Partition, record, outcome: Outcome, attempts: int) -> None:
         """Put the record on <topic>.dlq with why, when and after how many attempts; retry until acked."""

@@ -75,3 +75,30 @@ def test_replay_dlq_puts_dead_letters_back_and_they_are_delivered(broker, ring, 
     wait_for(lambda: len(handler.services.handled) == 3, "the replayed messages")
     again = replay_dlq(broker.bootstrap, handler.type, tmp_path)
     assert "moved 0 dead letter(s)" in again.stdout  # committed as it went: nothing replays twice
+
+
+def produce_raw(bootstrap: str, topic: str, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+    """One record exactly as given, as a hostile writer with access to Kafka could produce it."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    async def go() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, headers=headers)
+        finally:
+            await producer.stop()
+
+    asyncio.run(go())
+
+
+def test_a_record_header_that_would_split_the_http_request_is_dead_lettered_not_sent(broker, ring, handler, relays):
+    headers = [("q2msg-id", b"x1"), ("q2msg-hmac", b"abc\r\nX-Injected: yes")]
+    produce_raw(broker.bootstrap, f"sdk-generic.{handler.type}", b"\0" * 40, headers)
+    push_all(broker.bootstrap, ring, handler.type, ["after"])
+    relays(broker.bootstrap, routes(handler))
+    [letter] = wait_for(lambda: dlq_headers(broker.bootstrap, handler.type), "a dead letter")
+    assert "is not a valid HTTP header" in letter["q2msg-dlq-reason"]
+    wait_for(lambda: handler.texts() == ["after"], "the next message delivered")

@@ -1,0 +1,135 @@
+"""The relay's lean HTTP/1.1 client against a real Tornado server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import tornado.httpserver
+import tornado.web
+from tornado.testing import bind_unused_port
+
+from q2ext import http1
+
+
+class Echo(tornado.web.RequestHandler):
+    async def post(self) -> None:
+        if self.get_argument("close", None):
+            self.set_header("Connection", "close")
+        if self.get_argument("slow", None):
+            await asyncio.sleep(1)  # longer than the test's timeout
+        self.set_status(int(self.get_argument("status", "200")))
+        self.finish({"got": self.request.body.decode(), "h": self.request.headers.get("X-Q2", "")})
+
+    def check_xsrf_cookie(self) -> None:
+        """No cookies here."""
+
+
+def serve(coro_fn):
+    """Run coro_fn(base_url, connections) with a Tornado app on a free port, counting TCP connections."""
+
+    async def main():
+        sock, port = bind_unused_port()
+        connections: list[int] = []
+
+        class Counting(tornado.httpserver.HTTPServer):
+            def handle_stream(self, stream, address):
+                connections.append(1)
+                return super().handle_stream(stream, address)
+
+        server = Counting(tornado.web.Application([(r"/echo", Echo)]), idle_connection_timeout=0.3)
+        server.add_sockets([sock])
+        try:
+            return await coro_fn(f"http://127.0.0.1:{port}", connections)
+        finally:
+            server.stop()
+            await server.close_all_connections()
+
+    return asyncio.run(main())
+
+
+def test_a_post_returns_status_headers_and_body():
+    async def go(base, _):
+        client = http1.Client(base)
+        response = await client.post("/echo", {"X-Q2": "yes"}, b"hello")
+        client.close()
+        return response
+
+    response = serve(go)
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.body == b'{"got": "hello", "h": "yes"}'
+
+
+def test_successive_posts_reuse_one_kept_alive_connection():
+    async def go(base, connections):
+        client = http1.Client(base)
+        for i in range(20):
+            assert (await client.post("/echo", {}, str(i).encode())).status == 200
+        client.close()
+        return len(connections)
+
+    assert serve(go) == 1
+
+
+def test_an_idle_connection_the_server_closed_is_replaced_without_an_error():
+    async def go(base, connections):
+        client = http1.Client(base)
+        await client.post("/echo", {}, b"1")
+        await asyncio.sleep(0.8)  # past the server's idle timeout: it closes the kept connection
+        response = await client.post("/echo", {}, b"2")
+        client.close()
+        return response.status, len(connections)
+
+    assert serve(go) == (200, 2)
+
+
+def test_connection_close_from_the_server_is_honoured():
+    async def go(base, connections):
+        client = http1.Client(base)
+        await client.post("/echo?close=1", {}, b"1")
+        await client.post("/echo", {}, b"2")
+        client.close()
+        return len(connections)
+
+    assert serve(go) == 2
+
+
+def test_an_error_status_is_an_answer_not_an_exception():
+    async def go(base, _):
+        client = http1.Client(base)
+        response = await client.post("/echo?status=503", {}, b"")
+        client.close()
+        return response.status
+
+    assert serve(go) == 503
+
+
+def test_no_answer_within_the_timeout_raises_timeout():
+    async def go(base, _):
+        client = http1.Client(base, timeout=0.2)
+        with pytest.raises(asyncio.TimeoutError):
+            await client.post("/echo?slow=1", {}, b"")
+
+    serve(go)
+
+
+def test_a_refused_connection_raises_oserror():
+    async def go():
+        sock, port = bind_unused_port()
+        sock.close()
+        with pytest.raises(OSError):
+            await http1.Client(f"http://127.0.0.1:{port}").post("/x", {}, b"")
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("value", ["a\r\nX-Injected: 1", "a\nb", "nul\x00", "caf\u00e9"])
+def test_a_header_value_that_could_split_the_request_is_refused(value):
+    with pytest.raises(ValueError, match="not a valid HTTP header"):
+        http1.check_header("q2msg-id", value)
+
+
+def test_a_header_name_that_is_not_a_token_is_refused():
+    with pytest.raises(ValueError):
+        http1.check_header("bad name:", "x")
