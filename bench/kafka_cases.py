@@ -152,11 +152,11 @@ def memory(pipe: Pipeline, start: dict, end: dict, total: int) -> dict:
     }
 
 
-def latency_at_rate(ctx: Context, rate: int = 1_000) -> dict:
+def latency_at_rate(ctx: Context, rate: int = 1_000, *relay_flags: str) -> dict:
     """p99 push-to-handle at a fixed push rate, on a fresh broker and topic, in a short run."""
     count = ctx.size(5_000, 1_000)
     with broker() as bootstrap:
-        pipe = Pipeline(ctx, bootstrap)
+        pipe = Pipeline(ctx, bootstrap, *relay_flags)
         try:
             pipe.warm_up()
             result = pipe.stream(count, "--rate", str(rate), "--keys", "1000")

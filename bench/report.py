@@ -58,6 +58,7 @@ def headline(raw: dict) -> dict:
         "batch_ratio": _ratio(_get(raw, "batch.records_per_s"), base),
         "loopback_ratio": _ratio(_get(raw, "loopback.pushes_per_s"), base),
         "kafka_p99_ms_at_1000": _get(raw, "latency.p99_ms"),
+        "kafka_p99_ms_at_1000_batched": _get(raw, "latency_batch.p99_ms"),
         "relay_cpu_us_per_record": _get(raw, "kafka_e2e.relay_cpu_us_per_record"),
         "relay_cpu_vs_baseline_a_cpu": _ratio(
             _get(raw, "kafka_e2e.relay_cpu_us_per_record"), _get(raw, "baseline_a.server_cpu_us_per_request")
@@ -80,6 +81,7 @@ ROWS = [
     ("Kafka e2e p99 (saturated)", "kafka_e2e.p99_ms", "ms", None),
     ("Kafka p99 at 1,000 msg/s", "latency.p99_ms", "ms", "kafka_p99_ms_at_1000"),
     ("Kafka e2e, relay --batch 100", "kafka_batch.messages_per_s", "msg/s", "kafka_batch_ratio"),
+    ("Kafka p99 at 1,000 msg/s, --batch 100", "latency_batch.p99_ms", "ms", None),
     ("relay CPU per record", "kafka_e2e.relay_cpu_us_per_record", "us", "relay_cpu_us_per_record"),
     ("relay CPU per record, --batch 100", "kafka_batch.relay_cpu_us_per_record", "us", None),
     ("relay RSS growth", "memory.relay_rss_growth_mb", "MB", "relay_rss_growth_mb"),

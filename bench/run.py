@@ -2,7 +2,7 @@
 
     python bench/run.py [--quick] [--only NAME ...] [--rounds N] [--out DIR]
 
-Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, kafka_e2e, kafka_batch, memory.
+Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, kafka_e2e, kafka_batch, latency_batch, memory.
 Writes DIR/results.json and DIR/bench.png (DIR defaults to bench/), prints one table.
 """
 
@@ -31,6 +31,7 @@ CASES = (
     "latency",
     "kafka_e2e",
     "kafka_batch",
+    "latency_batch",
     "memory",
 )
 BATCH_PER_POST = 100
@@ -65,6 +66,7 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
         ("baseline_b", lambda: kafka_cases.baseline_b(ctx)),
         ("latency", lambda: kafka_cases.latency_at_rate(ctx)),
         ("kafka_batch", lambda: kafka_cases.end_to_end_batched(ctx, BATCH_PER_POST)),
+        ("latency_batch", lambda: kafka_cases.latency_at_rate(ctx, 1_000, "--batch", str(BATCH_PER_POST))),
     ]
     for name, step in steps:
         if name in wanted:

@@ -32,6 +32,8 @@ def relay_config(args: argparse.Namespace, cfg):
             "no Message Bus extension is installed, so there is nothing to relay: add one "
             "(make extension ... KIND=message_bus) or pass --routes FILE"
         )
+    if args.max_in_flight < 1:
+        raise ValueError("--max-in-flight must be 1 (strictly one record at a time per partition) or more")
     if args.batch < 1:
         raise ValueError("--batch must be 1 (one record per POST) or more")
     if args.min_backoff <= 0 or args.max_backoff < args.min_backoff:
@@ -50,6 +52,7 @@ def relay_config(args: argparse.Namespace, cfg):
         session_timeout_ms=args.session_timeout_ms,
         progress_interval_s=args.progress_every,
         batch_size=args.batch,
+        max_in_flight=args.max_in_flight,
     )
 
 
@@ -107,6 +110,9 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a handler's answer")
     p.add_argument("--session-timeout-ms", type=int, default=10_000, help="consumer group session timeout")
     p.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress lines")
+    p.add_argument(
+        "--max-in-flight", type=int, default=16, help="records of one partition in flight at once (other keys only)"
+    )
     p.add_argument("--batch", type=int, default=1, help="records per POST (opt-in batch delivery; default 1)")
     p.set_defaults(func=cmd_relay)
 

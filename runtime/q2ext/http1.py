@@ -89,13 +89,23 @@ class _Connection(asyncio.Protocol):
     async def request(self, data: bytes, timeout: float) -> Response:
         self.buffer.clear()
         self.head, self.length, self.body_at = None, None, 0
-        self.waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
         self.transport.write(data)
+        # A timer on the future, not asyncio.wait_for: that wraps every request in a task (measurable per POST).
+        timer = loop.call_later(timeout, _expire, waiter)
         try:
-            return await asyncio.wait_for(self.waiter, timeout)
+            return await waiter
         except asyncio.TimeoutError:
             self.transport.close()  # a late answer must not be read as the next request's
             raise
+        finally:
+            timer.cancel()
+
+
+def _expire(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
 
 
 def _parse_head(head: bytes) -> tuple[tuple[int, dict[str, str]], int | None]:

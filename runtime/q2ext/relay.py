@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -57,6 +58,7 @@ class RelayConfig:
     commit_interval_s: float = 0.2
     progress_interval_s: float = 10.0
     queue_max: int = 500  # records buffered per partition before fetching from it pauses (bounds memory)
+    max_in_flight: int = 16  # records of one partition delivered at once (different keys only; 1: strictly serial)
     batch_size: int = 1  # >1: up to this many records of a partition per POST (opt-in batch delivery)
     batch_max_bytes: int = 1024 * 1024  # ... and at most this many body bytes per POST
     create_topics: bool = True
@@ -149,7 +151,7 @@ class Partition:
         self.paused = False
         self.task: asyncio.Task | None = None
         self.stopping = asyncio.Event()
-        self.busy = False
+        self.busy = 0  # POSTs in flight
 
 
 class Abandoned(Exception):
@@ -197,7 +199,7 @@ class Relay:
             helpers = [asyncio.ensure_future(c) for c in (self._commit_loop(stop), self._watch(stop))]
             fetch = asyncio.ensure_future(self._fetch_loop(stop))
             await stop.wait()
-            busy = sum(1 for p in self.parts.values() if p.busy)
+            busy = sum(p.busy for p in self.parts.values())
             log.info("stopping: finishing %d delivery(ies) in flight, then committing and leaving the group", busy)
             await _cancel(fetch)
             await self._release(list(self.parts))
@@ -311,34 +313,98 @@ class Relay:
     # ---------------------------------------------------------------- delivering
 
     async def _work(self, part: Partition) -> None:
-        """Deliver this partition's records one at a time, in offset order."""
+        """Deliver this partition's records: by key, or in batches when batch delivery is on."""
+        if self.config.batch_size > 1:
+            return await self._work_in_batches(part)
+        return await self._work_by_key(part)
+
+    async def _work_by_key(self, part: Partition) -> None:
+        """Records of different keys go out concurrently (up to max_in_flight); one key's records one at a time.
+
+        A record whose key is busy is held (with every later record of that key) while later records of other
+        keys go ahead. The committed offset is the lowest record not yet finished, so a crash redelivers (never
+        skips) anything held or in flight; the handler's seen ids turn those redeliveries into acknowledgements.
+        """
+        queue, limit = part.queue, max(1, self.config.max_in_flight)
+        in_flight: set[int] = set()  # offsets handed to a task and not finished (an abandoned one stays)
+        keys: set[bytes] = set()
+        tasks: set[asyncio.Task] = set()
+        last = [0]  # the highest offset handed out, plus one
+
+        def settle(record, task: asyncio.Task) -> None:
+            tasks.discard(task)
+            keys.discard(record.key)
+            if not task.cancelled() and task.exception() is None:
+                in_flight.discard(record.offset)
+            lowest = [*((min(in_flight),) if in_flight else ()), *((queue[0].offset,) if queue else ())]
+            part.done = min(lowest) if lowest else last[0]
+            part.wake.set()
+
+        while not part.stopping.is_set():
+            held: list = []
+            scanned = 0
+            while queue and len(tasks) < limit and scanned < limit * 8:
+                record = queue.popleft()
+                scanned += 1
+                if record.key is not None and record.key in keys:
+                    held.append(record)  # its key is busy: it waits, and so does the rest of that key (still busy)
+                    continue
+                in_flight.add(record.offset)
+                last[0] = max(last[0], record.offset + 1)
+                if record.key is not None:
+                    keys.add(record.key)
+                task = asyncio.ensure_future(self._deliver_until_done(part, record))
+                tasks.add(task)
+                task.add_done_callback(functools.partial(settle, record))
+            queue.extendleft(reversed(held))
+            self._resume_if_drained(part)
+            part.wake.clear()
+            await part.wake.wait()
+        if tasks:  # stopping: POSTs in flight finish; records waiting to retry are abandoned (redelivered later)
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _deliver_until_done(self, part: Partition, record) -> None:
+        """_deliver(), and if a bug makes it raise, say so and try the record again: never drop it."""
+        while True:
+            try:
+                return await self._deliver(part, record)
+            except Abandoned:
+                raise
+            except Exception:
+                log.exception(
+                    "delivering %s[%d]@%d failed; trying again in 1s", part.tp.topic, part.tp.partition, record.offset
+                )
+                if await _sleep_or_stop(part.stopping, 1.0):
+                    raise Abandoned from None
+
+    async def _work_in_batches(self, part: Partition) -> None:
+        """Deliver this partition's records in batches, one POST at a time, in offset order."""
         queue = part.queue
         while not part.stopping.is_set():
             if not queue:
                 part.wake.clear()
                 await part.wake.wait()
                 continue
-            record = queue[0]
             try:
-                if self.config.batch_size > 1:
-                    finished = await self._deliver_batch(part)
-                else:
-                    await self._deliver(part, record)
-                    finished = 1
+                finished = await self._deliver_batch(part)
             except Abandoned:
                 return
-            except Exception:  # a bug must not silently stall the partition: say so, try the record again
+            except Exception:  # a bug must not silently stall the partition: say so, try the records again
                 log.exception(
-                    "delivering %s[%d]@%d failed; trying again in 1s", part.tp.topic, part.tp.partition, record.offset
+                    "delivering a batch of %s[%d] failed; trying again in 1s", part.tp.topic, part.tp.partition
                 )
                 await _sleep_or_stop(part.stopping, 1.0)
                 continue
             for _ in range(finished):
                 record = queue.popleft()
             part.done = record.offset + 1
-            if part.paused and len(queue) < self.config.queue_max // 2:
-                part.paused = False
-                self.consumer.resume(part.tp)
+            self._resume_if_drained(part)
+
+    def _resume_if_drained(self, part: Partition) -> None:
+        """Fetch from a paused partition again once half its queue is delivered."""
+        if part.paused and len(part.queue) < self.config.queue_max // 2:
+            part.paused = False
+            self.consumer.resume(part.tp)
 
     async def _deliver(self, part: Partition, record) -> None:
         """Attempt until the handler says 2xx, or the answer is permanent or the retries run out (dead letter)."""
@@ -349,11 +415,11 @@ class Relay:
         attempt = 0
         while True:
             attempt += 1
-            part.busy = True
+            part.busy += 1
             try:
                 outcome = await self._post(part.url, headers, record.value or b"", attempt)
             finally:
-                part.busy = False
+                part.busy -= 1
             if outcome is OK:
                 self._delivered.inc(type=part.type)
                 self._latency.observe(max(0.0, time.time() - record.timestamp / 1000), type=part.type)
@@ -405,11 +471,11 @@ class Relay:
         finished = 0
         while pending:
             attempts = [n + 1 for n in attempts]
-            part.busy = True
+            part.busy += 1
             try:
                 outcomes = await self._post_batch(part.url, pending, attempts)
             finally:
-                part.busy = False
+                part.busy -= 1
             attempts = [n - (o is NOT_ATTEMPTED) for n, o in zip(attempts, outcomes, strict=True)]
             done = 0
             for (record, headers), outcome, attempt in zip(pending, outcomes, attempts, strict=True):
@@ -588,7 +654,7 @@ class Relay:
             lag = max(0, high - nxt) if nxt is not None else 0
             lags[f"{tp.topic}:{tp.partition}"] = lag
             self._lag.set(lag, topic=tp.topic, partition=str(tp.partition))
-        self._in_flight.set(sum(1 for p in self.parts.values() if p.busy))
+        self._in_flight.set(sum(p.busy for p in self.parts.values()))
         self._up.set(1 if self.broker_up else 0)
         return lags
 
@@ -601,7 +667,7 @@ class Relay:
                 delivered,
                 (delivered - last[0]) / max(seconds, 1e-9),
                 lag,
-                sum(1 for p in self.parts.values() if p.busy),
+                sum(p.busy for p in self.parts.values()),
                 retried,
                 dead,
                 len(self.consumer.assignment()) if self.consumer else 0,

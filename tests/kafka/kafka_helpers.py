@@ -320,3 +320,17 @@ class RelayProcess:
             return self.process.wait(timeout)
         finally:
             self._log.close()
+
+
+def keys_on_one_partition(count: int) -> list[bytes]:
+    """Different keys that the default partitioner puts on the same partition."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    partitioner, keys = DefaultPartitioner(), []
+    for i in range(1000):
+        key = f"key{i}".encode()
+        if partitioner(key, list(range(PARTITIONS)), list(range(PARTITIONS))) == 0:
+            keys.append(key)
+        if len(keys) == count:
+            return keys
+    raise AssertionError("not enough keys for one partition")

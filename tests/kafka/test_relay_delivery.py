@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import signal
 
-from kafka_helpers import committed_and_end, keys_on_distinct_partitions, push_all, wait_for
+from kafka_helpers import (
+    committed_and_end,
+    keys_on_distinct_partitions,
+    keys_on_one_partition,
+    push_all,
+    wait_for,
+)
 
 
 def routes(handler) -> dict[str, str]:
@@ -47,6 +53,28 @@ def test_a_slow_partition_does_not_hold_up_the_others(broker, ring, handler, rel
     handler.release.set()
     wait_for(lambda: len(handler.services.handled) == 6, "the slow message")
     assert [m.text for m in handler.services.handled][-1] == "block:slow"
+
+
+def test_a_slow_key_does_not_hold_up_other_keys_of_its_partition(broker, ring, handler, relays):
+    slow_key, *other_keys = keys_on_one_partition(4)
+    push_all(broker.bootstrap, ring, handler.type, ["block:slow", "slow-next"], [slow_key] * 2, one_by_one=True)
+    push_all(broker.bootstrap, ring, handler.type, ["a", "b", "c"], other_keys, one_by_one=True)
+    relays(broker.bootstrap, routes(handler))
+    wait_for(lambda: sorted(handler.texts()) == ["a", "b", "block:slow", "c"], "the other keys while one is blocked")
+    handler.release.set()
+    wait_for(lambda: "slow-next" in handler.texts(), "the slow key's next message, after the first")
+    texts = handler.texts()
+    assert texts.index("block:slow") < texts.index("slow-next")
+
+
+def test_with_max_in_flight_1_a_partition_is_delivered_strictly_one_at_a_time(broker, ring, handler, relays):
+    slow_key, other_key = keys_on_one_partition(2)
+    push_all(broker.bootstrap, ring, handler.type, ["block:slow", "other"], [slow_key, other_key], one_by_one=True)
+    relays(broker.bootstrap, routes(handler), "--max-in-flight", "1")
+    wait_for(handler.blocked.is_set, "the slow message to be in handle()")
+    assert "other" not in handler.texts()
+    handler.release.set()
+    wait_for(lambda: handler.texts() == ["block:slow", "other"], "both, in offset order")
 
 
 def test_a_handler_that_is_down_and_comes_back_loses_nothing(broker, ring, handler, relays):
