@@ -1,9 +1,10 @@
 """The relay: a Kafka consumer group that POSTs each record, as-is, to its handler and never loses one.
 
-Per partition, records go out one at a time, in offset order (so one key's messages stay in order, even
-across retries); partitions are delivered concurrently. An offset is committed only after the handler
-answered 2xx or the record went to the dead-letter topic. The relay holds only the delivery key: it signs
-each attempt, it cannot read a message.
+Per partition, records of different keys go out concurrently, one key's records one at a time in offset
+order (so a key's messages stay in order, even across retries); partitions are delivered concurrently;
+batch delivery (opt-in) sends a partition's records in order, many per POST. An offset is committed only
+after the handler answered 2xx or the record went to the dead-letter topic. The relay holds only the
+delivery key: it signs each attempt, it cannot read a message.
 """
 
 from __future__ import annotations
