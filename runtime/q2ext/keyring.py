@@ -144,21 +144,26 @@ def read_file(path: str | os.PathLike) -> KeyRing:
     return parse(data, f"file {path}")
 
 
-def write_file(ring: KeyRing, path: str | os.PathLike) -> Path:
-    """Write atomically with mode 0600, so a crash never leaves half a ring."""
+def _write_secret(data: dict, path: str | os.PathLike) -> Path:
+    """Write JSON atomically with mode 0600 from the start, so a crash never leaves half a file or a readable one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keyring-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(ring.to_json(), fh, indent=2)
+            json.dump(data, fh, indent=2)
             fh.write("\n")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_file(ring: KeyRing, path: str | os.PathLike) -> Path:
+    """Write the ring (all its secrets)."""
+    return _write_secret(ring.to_json(), path)
 
 
 def stage(ring: KeyRing) -> KeyRing:
@@ -223,19 +228,7 @@ ENV_DELIVERY_KEY = "Q2EXT_DELIVERY_KEY"
 def write_delivery_file(ring: KeyRing, path: str | os.PathLike) -> Path:
     """Write only the delivery key: what a relay needs to sign deliveries (it cannot decrypt)."""
     data = {"format": DELIVERY_FORMAT, "dev": ring.dev, "id": ring.delivery.id, "secret": _b64(ring.delivery.secret)}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".delivery-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _write_secret(data, path)
 
 
 def _parse_delivery(data: dict, source: str) -> tuple[Key, bool]:
