@@ -58,7 +58,7 @@ class RelayConfig:
     fetch_max_wait_ms: int = 20  # tansu holds each fetch for half of this even when data waits
     commit_interval_s: float = 0.2
     progress_interval_s: float = 10.0
-    queue_max: int = 500  # records buffered per partition before fetching from it pauses (bounds memory)
+    queue_max: int = 200  # records buffered per partition before fetching from it pauses (bounds memory)
     max_in_flight: int = 16  # records of one partition delivered at once (different keys only; 1: strictly serial)
     batch_size: int = 1  # >1: up to this many records of a partition per POST (opt-in batch delivery)
     batch_max_bytes: int = 1024 * 1024  # ... and at most this many body bytes per POST
