@@ -13,6 +13,8 @@ from .keyring import DELIVERY_FORMAT, FORMAT
 _KEY_FORMAT = re.compile(
     r'\\?"format\\?"\s*:\s*\\?"(' + "|".join(re.escape(f) for f in (FORMAT, DELIVERY_FORMAT)) + r')\\?"'
 )
+# ...and a secret next to it (a quoted base64 value of 32 bytes or more), so a doc that names the format passes.
+_SECRET = re.compile(r'\\?"[A-Za-z0-9_\-+/]{42,}={0,2}\\?"')
 KEY_DIR = ".q2ext"
 READ_LIMIT = 16 * 1024 * 1024
 
@@ -27,7 +29,7 @@ def problem_of(path: Path) -> str | None:
     except (FileNotFoundError, IsADirectoryError):
         return None  # deleted or a folder: nothing to commit
     found = _KEY_FORMAT.search(text)
-    if found:
+    if found and _SECRET.search(text):
         what = "a q2ext key ring" if found.group(1) == FORMAT else "a q2ext delivery key"
         return f"{path}: holds {what} ({found.group(1)}); keep keys in .q2ext/ or your secret store, never in git"
     return None

@@ -81,7 +81,7 @@ def test_retiring_the_active_key_is_one_line_that_says_what_to_do(project):
     "content",
     [
         lambda ring: json.dumps(ring.to_json()),
-        lambda ring: json.dumps({"format": "q2ext-delivery-key/1", "secret": "x"}),
+        lambda ring: json.dumps({"format": "q2ext-delivery-key/1", "secret": keyring._b64(ring.delivery.secret)}),
         lambda ring: "Q2EXT_KEYRING='" + json.dumps(ring.to_json()) + "'\n",
         lambda ring: json.dumps({"env": {"Q2EXT_KEYRING": json.dumps(ring.to_json())}}),
     ],
@@ -105,6 +105,12 @@ def test_check_keys_passes_ordinary_files(tmp_path):
     code = tmp_path / "extension.py"
     code.write_text('FORMAT = "q2ext-keyring/1"  # the name of the format is not a key\n')
     assert cli.main(["check-keys", str(code), str(tmp_path / "deleted.py")]) == 0
+
+
+def test_check_keys_passes_the_security_doc_that_names_the_formats():
+    doc = RUNTIME.parent / "{{cookiecutter.extension_name}}" / "SECURITY.md"
+    assert "q2ext-keyring/1" in doc.read_text()
+    assert cli.main(["check-keys", str(doc)]) == 0
 
 
 def test_check_keys_without_arguments_checks_what_git_has_staged(project):

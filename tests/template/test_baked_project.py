@@ -83,3 +83,14 @@ def test_each_extensions_own_tests_run_and_pass(grown, name):
 def test_the_projects_own_tests_folder_runs_too(grown):
     _project, outcomes, _result = grown
     assert outcomes.get("tests", Counter())["passed"] >= 1
+
+
+def test_the_first_commit_of_a_fresh_project_passes_the_key_check(bake_module, tmp_path):
+    fresh = tmp_path / "fresh"
+    subprocess.run(["cp", "-r", str(bake_module), str(fresh)], check=True)
+    subprocess.run(["git", "init", "-q"], cwd=fresh, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=fresh, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "q2ext", "check-keys"], cwd=fresh, env=clean_env(), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
