@@ -101,6 +101,7 @@ class Pipeline:
             "p99_ms": stats["p99_ms"],
             "max_ms": stats["max_ms"],
             "out_of_order": stats["out_of_order"],
+            "order_violations": stats.get("violations", []),
             "push_errors": pushed["errors"],
             "pushes_per_s": pushed["pushes_per_s"],
             "relay_cpu_us_per_record": (after["relay_cpu_s"] - before["relay_cpu_s"]) / count * 1e6,

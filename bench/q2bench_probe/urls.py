@@ -23,6 +23,7 @@ class Figures:
         self.out_of_order = 0
         self.latencies = array("d")
         self.last_seq: dict[str, int] = {}
+        self.violations: list[str] = []  # the first few, to say what went wrong
 
     def observe(self, message) -> None:
         """Count one handled message: latency from its seal timestamp (ms), order within its key."""
@@ -37,6 +38,8 @@ class Figures:
             seq = int(parts[2])
             if seq <= self.last_seq.get(parts[1], -1):
                 self.out_of_order += 1
+                if len(self.violations) < 10:
+                    self.violations.append(f"{parts[1]}: {self.last_seq[parts[1]]} then {seq} (id {message.id})")
             self.last_seq[parts[1]] = seq
 
     def summary(self) -> dict:
@@ -50,6 +53,7 @@ class Figures:
             "first": self.first,
             "last": self.last,
             "out_of_order": self.out_of_order,
+            "violations": self.violations,
             "p50_ms": pct(0.50),
             "p99_ms": pct(0.99),
             "max_ms": pct(1.0),

@@ -139,7 +139,20 @@ def refusal_reason(status: int, headers, body: bytes) -> str:
 class Partition:
     """One assigned partition: its queue of fetched records and how far delivery got."""
 
-    __slots__ = ("busy", "committed", "done", "paused", "queue", "stopping", "task", "tp", "type", "url", "wake")
+    __slots__ = (
+        "busy",
+        "committed",
+        "done",
+        "fetched",
+        "paused",
+        "queue",
+        "stopping",
+        "task",
+        "tp",
+        "type",
+        "url",
+        "wake",
+    )
 
     def __init__(self, tp, message_type: str, url: str) -> None:
         self.tp = tp
@@ -149,6 +162,7 @@ class Partition:
         self.wake = asyncio.Event()
         self.done: int | None = None  # next offset to commit: every record below it is delivered or dead-lettered
         self.committed: int | None = None
+        self.fetched: int | None = None  # the offset after the last record fetched
         self.paused = False
         self.task: asyncio.Task | None = None
         self.stopping = asyncio.Event()
@@ -288,6 +302,20 @@ class Relay:
                 continue
             for tp, records in batches.items():
                 part = self.parts.get(tp) or self._open(tp)
+                if part.fetched is not None and records[0].offset < part.fetched:
+                    # A partition's records must come in offset order; anything below what was fetched already is
+                    # a second copy (delivered or queued), and queuing it again could reorder a key.
+                    log.warning(
+                        "dropping %d refetched record(s) of %s[%d] below offset %d",
+                        sum(r.offset < part.fetched for r in records),
+                        tp.topic,
+                        tp.partition,
+                        part.fetched,
+                    )
+                    records = [r for r in records if r.offset >= part.fetched]
+                    if not records:
+                        continue
+                part.fetched = records[-1].offset + 1
                 part.queue.extend(records)
                 part.wake.set()
                 if len(part.queue) >= self.config.queue_max and not part.paused:

@@ -72,7 +72,8 @@ def test_every_message_of_every_case_was_handled_without_error(quick_run):
         "kafka_batch": raw["kafka_batch"]["push_errors"] + raw["kafka_batch"]["out_of_order"],
         "latency_batch": raw["latency_batch"]["push_errors"] + raw["latency_batch"]["out_of_order"],
     }
-    assert failures == dict.fromkeys(failures, 0)
+    violations = {case: raw[case].get("order_violations") for case in ("kafka_e2e", "latency", "kafka_batch")}
+    assert failures == dict.fromkeys(failures, 0), violations
 
 
 def test_quick_bench_prints_a_verdict_next_to_each_target(quick_run):
