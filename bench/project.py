@@ -29,6 +29,8 @@ class Project:
         """Environment for a process of this project: its packages, the probe, Q2EXT_<NAME> settings."""
         path = os.pathsep.join([str(self.code), str(BENCH)])
         env = {"PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+        # Your own Q2EXT_* settings apply (e.g. Q2EXT_SEEN_IDS_FILE=:memory: to price the SQLite store).
+        env.update({name: value for name, value in os.environ.items() if name.startswith("Q2EXT_")})
         env.update({f"Q2EXT_{name}": str(value) for name, value in settings.items()})
         return env
 
