@@ -97,7 +97,7 @@ class SqliteSeenIds:
     first one's claim is older than claim_timeout_s: a crashed process must not block an id
     forever). done() is written with the next claim, in the same commit (or after flush_s when
     traffic pauses): one commit per message instead of two, since a commit costs far more than
-    a statement (see bench/). Claims of one event-loop turn share a commit (claim_soon). Pruning by
+    a statement (see bench/). Claims made within 1 ms share a commit (claim_soon). Pruning by
     age and count runs every prune_every claims, not per message. synchronous=OFF: a commit survives a
     process crash, only a power loss may drop the last ids (SECURITY.md); NORMAL cost 3x per commit here.
     """
@@ -139,7 +139,7 @@ class SqliteSeenIds:
         return self.claim_many([msg_id])[0]
 
     def claim_many(self, msg_ids: list[str]) -> list[Claim]:
-        """Claim several ids in one commit (a batch POST, or the claims of one event-loop turn)."""
+        """Claim several ids in one commit (a batch POST, or the claims gathered by claim_soon)."""
         answers: list[Claim | None] = [Claim.DONE if i in self._done_cache else None for i in msg_ids]
         if all(answers):
             return answers  # type: ignore[return-value]
