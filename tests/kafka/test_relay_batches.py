@@ -1,7 +1,11 @@
-"""Opt-in batch delivery (`relay --batch N`): several records per POST, each with the guarantees of one."""
+"""Opt-in batch delivery (`relay --batch N`): several records per POST, each with the guarantees of one;
+and both delivery modes across rebalances."""
 
 from __future__ import annotations
 
+import signal
+
+import pytest
 from kafka_helpers import push_all, read_topic, wait_for
 
 
@@ -38,3 +42,23 @@ def test_a_batch_size_below_one_is_refused_with_one_line(broker, ring, handler, 
     relay = relays(broker.bootstrap, routes(handler), "--batch", "0")
     assert relay.wait() != 0
     assert "--batch must be 1" in relay.log()
+
+
+@pytest.mark.parametrize("mode", [["--batch", "10"], ["--max-in-flight", "16"]], ids=["batches", "by-key"])
+def test_key_order_and_handle_once_hold_while_relays_join_and_leave(broker, ring, handler, relays, mode):
+
+    keys = [f"k{i}".encode() for i in range(12)]
+    texts = [f"k{i % 12}:{i // 12}" for i in range(480)]
+    push_all(broker.bootstrap, ring, handler.type, texts, [keys[i % 12] for i in range(480)], one_by_one=True)
+    group = "g-batch-rebalance-" + handler.type
+    first = relays(broker.bootstrap, routes(handler), *mode, group=group)
+    wait_for(lambda: len(handler.services.handled) >= 60, "the first relay to deliver")
+    relays(broker.bootstrap, routes(handler), *mode, group=group)  # joins: partitions move
+    wait_for(lambda: len(handler.services.handled) >= 200, "delivery to go on")
+    first.signal(signal.SIGTERM)  # leaves: its partitions move again
+    wait_for(lambda: len(handler.services.handled) == len(texts), "every message handled", timeout=90)
+    handled = [m.text for m in handler.services.handled]
+    assert sorted(handled) == sorted(texts)  # each exactly once
+    for key in range(12):
+        seqs = [int(t.split(":")[1]) for t in handled if t.startswith(f"k{key}:")]
+        assert seqs == sorted(seqs), f"key k{key} out of order: {seqs}"
