@@ -67,11 +67,11 @@ class Pipeline:
             for proc in (self.relay, self.handler):
                 if not proc.alive():
                     raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
-            stats = get_json(self.stats_url)
-            if stats["handled"] >= count:
-                return stats
+            handled = get_json(self.stats_url + "?count=1")["handled"]
+            if handled >= count:
+                return get_json(self.stats_url)
             time.sleep(0.1)
-        raise RuntimeError(f"only {stats['handled']} of {count} handled in {timeout:.0f}s:\n{self.relay.tail()}")
+        raise RuntimeError(f"only {handled} of {count} handled in {timeout:.0f}s:\n{self.relay.tail()}")
 
     def warm_up(self) -> None:
         """Join the group and push a first stream through, then start counting afresh."""

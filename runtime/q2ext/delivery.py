@@ -22,7 +22,7 @@ DELIVERY_HEADERS = ("q2msg-attempt", "q2msg-delivery-timestamp", "q2msg-delivery
 
 def _signature(key: Key, msg_id: str, seal_mac: str, attempt: str, stamp: str) -> bytes:
     text = f"q2delivery/1\n{msg_id}\n{seal_mac}\n{attempt}\n{stamp}\n".encode()
-    return hmac.digest(key.mac_key, text, "sha256")
+    return key.mac(text)
 
 
 def sign(headers: Mapping[str, str], key: Key, attempt: int = 1, now: float | None = None) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hmac
 import json
 import logging
 import os
@@ -45,6 +46,17 @@ class Key:
     @cached_property
     def mac_key(self) -> bytes:
         return _derive(self.secret, "mac")
+
+    @cached_property
+    def _mac_state(self) -> hmac.HMAC:
+        return hmac.new(self.mac_key, digestmod="sha256")
+
+    def mac(self, *parts: bytes) -> bytes:
+        """HMAC-SHA256 of the parts under mac_key, from a keyed state made once (key setup is half the cost)."""
+        state = self._mac_state.copy()
+        for part in parts:
+            state.update(part)
+        return state.digest()
 
     def __repr__(self) -> str:  # never print the secret
         return f"Key(id={self.id!r})"

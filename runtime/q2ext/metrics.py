@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -46,6 +47,16 @@ class Counter(_Metric):
         with self._lock:
             self.values[key] += amount
 
+    def labels(self, **labels: str) -> Callable[..., None]:
+        """inc() bound to one label set: hot paths sort the labels once, not per call."""
+        key, values, lock = tuple(sorted(labels.items())), self.values, self._lock
+
+        def inc(amount: float = 1.0) -> None:
+            with lock:
+                values[key] += amount
+
+        return inc
+
     def get(self, **labels: str) -> float:
         return self.values.get(tuple(sorted(labels.items())), 0.0)
 
@@ -75,7 +86,14 @@ class Histogram(_Metric):
         self.series: dict[Labels, list[float]] = {}
 
     def observe(self, value: float, **labels: str) -> None:
+        self._observe(tuple(sorted(labels.items())), value)
+
+    def labels(self, **labels: str) -> Callable[[float], None]:
+        """observe() bound to one label set: hot paths sort the labels once, not per call."""
         key = tuple(sorted(labels.items()))
+        return lambda value: self._observe(key, value)
+
+    def _observe(self, key: Labels, value: float) -> None:
         with self._lock:
             row = self.series.get(key)
             if row is None:
@@ -101,6 +119,14 @@ class Registry:
 
     def __init__(self) -> None:
         self._metrics: dict[str, _Metric] = {}
+        self._bound: dict[object, object] = {}
+
+    def bound(self, key: object, build: Callable[[], object]) -> object:
+        """What build() returns for this key, built once: the hot path's bound series (see Counter.labels)."""
+        found = self._bound.get(key)
+        if found is None:
+            found = self._bound.setdefault(key, build())
+        return found
 
     def _get(self, cls: type, name: str, *args) -> _Metric:
         """The metric of that name, created on first use (looked up, not rebuilt, on the hot path)."""

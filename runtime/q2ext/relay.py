@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
 import itertools
 import json
 import logging
@@ -144,6 +145,7 @@ class Partition:
         "committed",
         "done",
         "fetched",
+        "held",
         "paused",
         "queue",
         "stopping",
@@ -167,6 +169,7 @@ class Partition:
         self.task: asyncio.Task | None = None
         self.stopping = asyncio.Event()
         self.busy = 0  # POSTs in flight
+        self.held = 0  # records taken from the queue by the worker and not finished (they count against queue_max)
 
 
 class Abandoned(Exception):
@@ -318,7 +321,7 @@ class Relay:
                 part.fetched = records[-1].offset + 1
                 part.queue.extend(records)
                 part.wake.set()
-                if len(part.queue) >= self.config.queue_max and not part.paused:
+                if len(part.queue) + part.held >= self.config.queue_max and not part.paused:
                     part.paused = True
                     consumer.pause(tp)
 
@@ -350,42 +353,59 @@ class Relay:
     async def _work_by_key(self, part: Partition) -> None:
         """Records of different keys go out concurrently (up to max_in_flight); one key's records one at a time.
 
-        A record whose key is busy is held (with every later record of that key) while later records of other
-        keys go ahead. The committed offset is the lowest record not yet finished, so a crash redelivers (never
-        skips) anything held or in flight; the handler's seen ids turn those redeliveries into acknowledgements.
+        Records move from the partition's queue to a queue per key; a key whose record is in flight waits, while
+        other keys go ahead. The committed offset is the lowest record not yet finished, so a crash redelivers
+        (never skips) anything waiting or in flight; the handler's seen ids turn those into acknowledgements.
         """
         queue, limit = part.queue, max(1, self.config.max_in_flight)
-        in_flight: set[int] = set()  # offsets handed to a task and not finished (an abandoned one stays)
-        keys: set[bytes] = set()
+        by_key: dict[object, deque] = {}  # records taken from the queue and not yet handed out, per key
+        ready: deque = deque()  # keys whose next record may go now (none of theirs in flight)
+        busy: set[object] = set()  # keys with a record in flight
+        unfinished: list[int] = []  # heap of the offsets taken from the queue...
+        finished: set[int] = set()  # ...minus these (removed from the heap lazily)
         tasks: set[asyncio.Task] = set()
-        last = [0]  # the highest offset handed out, plus one
+        last = [0]  # the highest offset taken, plus one
 
-        def settle(record, task: asyncio.Task) -> None:
+        def lowest_unfinished() -> int:
+            while unfinished and unfinished[0] in finished:
+                finished.discard(heapq.heappop(unfinished))
+            return unfinished[0] if unfinished else queue[0].offset if queue else last[0]
+
+        def settle(key, record, task: asyncio.Task) -> None:
             tasks.discard(task)
-            keys.discard(record.key)
-            if not task.cancelled() and task.exception() is None:
-                in_flight.discard(record.offset)
-            lowest = [*((min(in_flight),) if in_flight else ()), *((queue[0].offset,) if queue else ())]
-            part.done = min(lowest) if lowest else last[0]
+            busy.discard(key)
+            if key in by_key:
+                ready.append(key)
+            if not task.cancelled() and task.exception() is None:  # an abandoned record stays unfinished
+                finished.add(record.offset)
+                part.held -= 1
+            part.done = lowest_unfinished()
             part.wake.set()
 
         while not part.stopping.is_set():
-            held: list = []
-            scanned = 0
-            while queue and len(tasks) < limit and scanned < limit * 8:
+            while queue:
                 record = queue.popleft()
-                scanned += 1
-                if record.key is not None and record.key in keys:
-                    held.append(record)  # its key is busy: it waits, and so does the rest of that key (still busy)
-                    continue
-                in_flight.add(record.offset)
-                last[0] = max(last[0], record.offset + 1)
-                if record.key is not None:
-                    keys.add(record.key)
+                heapq.heappush(unfinished, record.offset)
+                part.held += 1
+                last[0] = record.offset + 1
+                key = record.key if record.key is not None else record.offset  # no key: no order to keep
+                waiting = by_key.get(key)
+                if waiting is None:
+                    by_key[key] = deque((record,))
+                    if key not in busy:
+                        ready.append(key)
+                else:
+                    waiting.append(record)
+            while ready and len(tasks) < limit:
+                key = ready.popleft()
+                waiting = by_key[key]
+                record = waiting.popleft()
+                if not waiting:
+                    del by_key[key]
+                busy.add(key)
                 task = asyncio.ensure_future(self._deliver_until_done(part, record))
                 tasks.add(task)
-                task.add_done_callback(functools.partial(settle, record))
-            queue.extendleft(reversed(held))
+                task.add_done_callback(functools.partial(settle, key, record))
             self._resume_if_drained(part)
             part.wake.clear()
             await part.wake.wait()
@@ -431,7 +451,7 @@ class Relay:
 
     def _resume_if_drained(self, part: Partition) -> None:
         """Fetch from a paused partition again once half its queue is delivered."""
-        if part.paused and len(part.queue) < self.config.queue_max // 2:
+        if part.paused and len(part.queue) + part.held < self.config.queue_max // 2:
             part.paused = False
             self.consumer.resume(part.tp)
 
@@ -450,12 +470,20 @@ class Relay:
             finally:
                 part.busy -= 1
             if outcome is OK:
-                self._delivered.inc(type=part.type)
-                self._latency.observe(max(0.0, time.time() - record.timestamp / 1000), type=part.type)
+                self._count_delivered(part, record)
                 return
             if outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
                 return await self._dead_letter(part, record, outcome, attempt)
             await self._wait_to_retry(part, record, headers, outcome, attempt)
+
+    def _count_delivered(self, part: Partition, record) -> None:
+        """The delivered counter and latency histogram of the partition's type (series bound once per type)."""
+        counted, timed = self.metrics.bound(
+            ("relay-delivered", part.type),
+            lambda: (self._delivered.labels(type=part.type), self._latency.labels(type=part.type)),
+        )
+        counted()
+        timed(max(0.0, time.time() - record.timestamp / 1000))
 
     def _sealed_headers(self, record) -> tuple[dict[str, str] | None, str]:
         """The record's headers as text, or None and why it is not a sealed q2ext message."""
@@ -467,8 +495,7 @@ class Relay:
         if missing:
             return None, f"record has no {', '.join(missing)} header: not a sealed q2ext message"
         try:
-            for name, value in headers.items():
-                http1.check_header(name, value)
+            http1.check_headers(headers)
         except ValueError as exc:  # a CR/LF in a record header must never split the POST to the handler
             return None, f"record {exc}"
         return headers, ""
@@ -509,8 +536,7 @@ class Relay:
             done = 0
             for (record, headers), outcome, attempt in zip(pending, outcomes, attempts, strict=True):
                 if outcome is OK:
-                    self._delivered.inc(type=part.type)
-                    self._latency.observe(max(0.0, time.time() - record.timestamp / 1000), type=part.type)
+                    self._count_delivered(part, record)
                 elif outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
                     await self._dead_letter(part, record, outcome, attempt)
                 else:

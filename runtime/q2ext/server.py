@@ -16,6 +16,7 @@ from .handlers.base import Q2BaseRequestHandler
 from .services import Services
 
 log = logging.getLogger("q2ext.server")
+access_log = logging.getLogger("tornado.access")
 
 
 class MetricsHandler(tornado.web.RequestHandler):
@@ -73,10 +74,11 @@ def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None 
 def _access_log(handler: tornado.web.RequestHandler) -> None:
     """One line per request at INFO for errors, DEBUG for successes (the hot path stays quiet)."""
     status = handler.get_status()
-    logger = logging.getLogger("tornado.access")
     level = logging.DEBUG if status < 400 else logging.WARNING if status < 500 else logging.ERROR
-    if logger.isEnabledFor(level):
-        logger.log(level, "%d %s %.2fms", status, handler._request_summary(), 1000.0 * handler.request.request_time())
+    if access_log.isEnabledFor(level):
+        access_log.log(
+            level, "%d %s %.2fms", status, handler._request_summary(), 1000.0 * handler.request.request_time()
+        )
 
 
 def announce(services: Services, port: int) -> None:

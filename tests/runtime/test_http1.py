@@ -108,10 +108,25 @@ def test_an_error_status_is_an_answer_not_an_exception():
 def test_no_answer_within_the_timeout_raises_timeout():
     async def go(base, _):
         client = http1.Client(base, timeout=0.2)
+        started = asyncio.get_running_loop().time()
         with pytest.raises(asyncio.TimeoutError):
             await client.post("/echo?slow=1", {}, b"")
+        return asyncio.get_running_loop().time() - started
 
-    serve(go)
+    assert 0.2 <= serve(go) < 0.9  # one sweep per client checks deadlines every timeout/4
+
+
+def test_a_timed_out_connection_is_not_reused_for_the_next_post():
+    async def go(base, connections):
+        client = http1.Client(base, timeout=0.2)
+        with pytest.raises(asyncio.TimeoutError):
+            await client.post("/echo?slow=1", {}, b"late")
+        response = await client.post("/echo", {}, b"next")
+        client.close()
+        return response.body, len(connections)
+
+    body, connections = serve(go)
+    assert b'"got": "next"' in body and connections == 2
 
 
 def test_a_refused_connection_raises_oserror():
@@ -133,3 +148,21 @@ def test_a_header_value_that_could_split_the_request_is_refused(value):
 def test_a_header_name_that_is_not_a_token_is_refused():
     with pytest.raises(ValueError):
         http1.check_header("bad name:", "x")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"q2msg-id": "a", "q2msg-type": "b\r\nX-Injected: 1", "q2msg-hmac": "c"},
+        {"q2msg-id": "a", "bad name": "b", "q2msg-hmac": "c"},
+        {"q2msg-id": "a", "tab\tname": "b"},
+        {"q2msg-id": "caf\u00e9"},
+    ],
+)
+def test_check_headers_finds_the_one_bad_header_among_good_ones(headers):
+    with pytest.raises(ValueError, match="not a valid HTTP header"):
+        http1.check_headers(headers)
+
+
+def test_check_headers_accepts_sealed_message_headers():
+    http1.check_headers({"q2msg-id": "id-1", "q2msg-hmac": "ab+/=", "q2msg-type": "sdk-generic.Lowercase", "X": ""})

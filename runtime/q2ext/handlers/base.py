@@ -5,17 +5,42 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import tornado
 import tornado.web
+from tornado import httputil
 
 from .. import settings as settings_mod
 from ..settings import Settings
 
+_SERVER = f"TornadoServer/{tornado.version}"
+_date = (-1, "")  # (second, its HTTP date)
+
+
+def http_date(now: float | None = None) -> str:
+    """The Date header of this second, formatted once per second (Tornado formats it per response)."""
+    global _date
+    second = int(time.time() if now is None else now)
+    if _date[0] != second:
+        _date = (second, httputil.format_timestamp(second))
+    return _date[1]
+
 
 class Q2BaseRequestHandler(tornado.web.RequestHandler):
     """A Tornado handler with what every extension kind needs; get()/post() are yours to write."""
+
+    def clear(self) -> None:
+        """Tornado's clear() (same headers, same defaults), with the Date header cached per second."""
+        self._headers = httputil.HTTPHeaders(
+            {"Server": _SERVER, "Content-Type": "text/html; charset=UTF-8", "Date": http_date()}
+        )
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = httputil.responses[200]
 
     @property
     def logger(self) -> logging.Logger:

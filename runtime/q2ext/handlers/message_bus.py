@@ -68,10 +68,10 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
     async def _receive(self) -> None:
         """One sealed message per POST, or a batch of them (batch.CONTENT_TYPE)."""
         body = self.request.body
-        if self.request.headers.get("Content-Type", "").startswith(batch.CONTENT_TYPE):
-            return await self._receive_batch(body)
         # One plain dict of lower-case names: the checks read it ~20 times, and HTTPHeaders.get normalizes each time.
         headers = {name.lower(): value for name, value in self.request.headers.get_all()}
+        if headers.get("content-type", "").startswith(batch.CONTENT_TYPE):
+            return await self._receive_batch(body)
         self._answer(*await self._deliver(headers, body))
 
     async def _receive_batch(self, body: bytes) -> None:
@@ -152,10 +152,18 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             services.metrics.counter("q2ext_handle_errors_total", "handle() calls that raised").inc(type=message.type)
             return 500, {"status": 500, "error": "handle() raised; the bus will retry", "id": message.id}
         services.seen.done(message.id)
-        services.metrics.counter("q2ext_handled_total", "Messages handled").inc(type=message.type)
-        services.metrics.histogram("q2ext_handle_seconds", "Time spent in handle()").observe(
-            time.perf_counter() - started, type=message.type
-        )
+        handled, timed = services.metrics.bound(("handled", message.type), lambda: _success_series(services, message))
+        handled()
+        timed(time.perf_counter() - started)
         if services.handled is not None:
             services.handled.append(message)
         return 200, {"status": 200, "id": message.id}
+
+
+def _success_series(services: Services, message: Message) -> tuple:
+    """The counter and histogram every handled message of this type updates, bound to its labels once."""
+    metrics = services.metrics
+    return (
+        metrics.counter("q2ext_handled_total", "Messages handled").labels(type=message.type),
+        metrics.histogram("q2ext_handle_seconds", "Time spent in handle()").labels(type=message.type),
+    )
