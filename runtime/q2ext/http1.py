@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl as ssl_mod
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
-_TOKENS = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\t[!#$%&'*+.^_`|~0-9A-Za-z-]+)*\Z")
 _BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")  # printable ASCII only: no CR/LF/NUL to split a request
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -25,8 +24,9 @@ class HttpError(Exception):
     """The connection failed or the server's answer was not HTTP/1.1 as expected."""
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
+    """A response (a NamedTuple: built per POST, half the cost of a frozen dataclass)."""
+
     status: int
     headers: dict[str, str]  # lower-case names
     body: bytes
@@ -38,16 +38,24 @@ def check_header(name: str, value: str) -> None:
         raise ValueError(f"header {name[:40]!r} is not a valid HTTP header")
 
 
+_good_names: set[str] = set()  # header names that passed check_header (records carry the same few)
+
+
 def check_headers(headers: dict[str, str]) -> None:
-    """check_header() for every header, in two regex scans (the relay checks each record it delivers)."""
-    names = "\t".join(headers)  # TAB is no token character: a name holding one is caught by the count
-    if (
-        names.count("\t") != len(headers) - 1
-        or not _TOKENS.match(names.encode("latin-1", "replace"))
-        or _BAD_VALUE.search("".join(headers.values()))
-    ):
-        for name, value in headers.items():
-            check_header(name, value)
+    """check_header() for every header, on a fast path: the relay checks each record it delivers."""
+    values = "".join(headers.values())
+    if not (values.isascii() and values.isprintable()) and _BAD_VALUE.search(values):  # TAB passes the regex
+        _check_each(headers)
+    for name in headers:
+        if name not in _good_names:
+            check_header(name, "")
+            if len(_good_names) < 1024:
+                _good_names.add(name)
+
+
+def _check_each(headers: dict[str, str]) -> None:
+    for name, value in headers.items():
+        check_header(name, value)
 
 
 class _Connection(asyncio.Protocol):
