@@ -35,6 +35,7 @@ CASES = (
     "memory",
 )
 BATCH_PER_POST = 100
+KAFKA_CASES = {"baseline_b", "latency", "kafka_e2e", "kafka_batch", "latency_batch", "memory"}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -53,7 +54,19 @@ def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) ->
         runs["baseline_a"].append(http_cases.baseline_a(ctx, posts, warm))
         if "handler_ingest" in wanted:
             runs["handler_ingest"].append(http_cases.handler_ingest(ctx, posts, warm))
-    return {name: median_run(found) for name, found in runs.items() if found}
+    out = {name: median_run(found) for name, found in runs.items() if found}
+    if runs["handler_ingest"]:  # each round's handler run against the baseline run just before it
+        pairs = zip(runs["baseline_a"], runs["handler_ingest"], strict=True)
+        out["handler_ingest"]["paired_ratios"] = [round(h["records_per_s"] / b["records_per_s"], 3) for b, h in pairs]
+    return out
+
+
+def baseline_again(ctx: http_cases.Context, ring, raw: dict) -> None:
+    """One more baseline A round after the Kafka cases: the ratios use the median of every round of the run."""
+    posts = http_cases.posts_for(ctx, ring, ctx.size(10_000, 1_500), "hend")
+    warm = http_cases.posts_for(ctx, ring, ctx.size(2_000, 300), "hwend")
+    again = http_cases.baseline_a(ctx, posts, warm)
+    raw["baseline_a"]["rounds"].append(round(again["records_per_s"], 1))
 
 
 def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
@@ -77,6 +90,9 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
         raw.update(
             {("kafka_e2e" if k == "e2e" else k): v for k, v in kafka_cases.end_to_end(ctx, "memory" in wanted).items()}
         )
+    if wanted & KAFKA_CASES:
+        _say("baseline A again, after the Kafka cases")
+        baseline_again(ctx, ring, raw)
     return raw
 
 

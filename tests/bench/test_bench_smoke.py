@@ -85,3 +85,16 @@ def test_quick_bench_prints_a_verdict_next_to_each_target(quick_run):
 def test_quick_bench_draws_a_png_chart(quick_run):
     out, _, _ = quick_run
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_baseline_a_is_measured_again_after_the_kafka_cases(quick_run):
+    _, stdout, results = quick_run
+    rounds = results["raw"]["baseline_a"]["rounds"]
+    assert len(rounds) == 2 and all(rate > 0 for rate in rounds)  # --quick: one round at the start, one at the end
+    assert f"median of its rounds {rounds}" in stdout
+
+
+def test_handler_ingest_ratio_is_the_median_of_its_paired_rounds(quick_run):
+    _, _, results = quick_run
+    pairs = results["raw"]["handler_ingest"]["paired_ratios"]
+    assert len(pairs) == 1 and results["handler_ingest_ratio"] == pairs[0]
