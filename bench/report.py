@@ -68,6 +68,7 @@ def headline(raw: dict) -> dict:
         "loopback_ratio": _ratio(_get(raw, "loopback.pushes_per_s"), base),
         "kafka_p99_ms_at_1000": _get(raw, "latency.p99_ms"),
         "kafka_p99_ms_at_1000_batched": _get(raw, "latency_batch.p99_ms"),
+        "kafka_p99_ms_at_500": _get(raw, "latency_500.p99_ms"),
         "relay_cpu_us_per_record": _get(raw, "kafka_e2e.relay_cpu_us_per_record"),
         "relay_cpu_vs_baseline_a_cpu": _ratio(
             _get(raw, "kafka_e2e.relay_cpu_us_per_record"), _get(raw, "baseline_a.server_cpu_us_per_request")
@@ -89,6 +90,7 @@ ROWS = [
     ("Kafka e2e ordered push->handle()", "kafka_e2e.messages_per_s", "msg/s", "kafka_e2e_ratio"),
     ("Kafka e2e p99 (saturated)", "kafka_e2e.p99_ms", "ms", None),
     ("Kafka p99 at 1,000 msg/s", "latency.p99_ms", "ms", "kafka_p99_ms_at_1000"),
+    ("Kafka p99 at 500 msg/s", "latency_500.p99_ms", "ms", None),
     ("Kafka e2e, relay --batch 100", "kafka_batch.messages_per_s", "msg/s", "kafka_batch_ratio"),
     ("Kafka p99 at 1,000 msg/s, --batch 100", "latency_batch.p99_ms", "ms", None),
     ("relay CPU per record", "kafka_e2e.relay_cpu_us_per_record", "us", "relay_cpu_us_per_record"),
@@ -138,6 +140,7 @@ PATHS = [
     ("loopback", "loopback.pushes_per_s", "loopback.p50_ms", "loopback.p99_ms"),
     ("Kafka e2e", "kafka_e2e.messages_per_s", "kafka_e2e.p50_ms", "kafka_e2e.p99_ms"),
     ("Kafka @1000/s", "latency.messages_per_s", "latency.p50_ms", "latency.p99_ms"),
+    ("Kafka @500/s", "latency_500.messages_per_s", "latency_500.p50_ms", "latency_500.p99_ms"),
 ]
 
 

@@ -2,7 +2,8 @@
 
     python bench/run.py [--quick] [--only NAME ...] [--rounds N] [--out DIR]
 
-Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, kafka_e2e, kafka_batch, latency_batch, memory.
+Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, latency_500, kafka_e2e, kafka_batch,
+latency_batch, memory.
 Writes DIR/results.json and DIR/bench.png (DIR defaults to bench/), prints one table.
 """
 
@@ -29,13 +30,14 @@ CASES = (
     "loopback",
     "baseline_b",
     "latency",
+    "latency_500",
     "kafka_e2e",
     "kafka_batch",
     "latency_batch",
     "memory",
 )
 BATCH_PER_POST = 100
-KAFKA_CASES = {"baseline_b", "latency", "kafka_e2e", "kafka_batch", "latency_batch", "memory"}
+KAFKA_CASES = {"baseline_b", "latency", "latency_500", "kafka_e2e", "kafka_batch", "latency_batch", "memory"}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -78,6 +80,7 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
         ("loopback", lambda: http_cases.loopback(ctx)),
         ("baseline_b", lambda: kafka_cases.baseline_b(ctx)),
         ("latency", lambda: kafka_cases.latency_at_rate(ctx)),
+        ("latency_500", lambda: kafka_cases.latency_at_rate(ctx, 500)),
         ("kafka_batch", lambda: kafka_cases.end_to_end_batched(ctx, BATCH_PER_POST)),
         ("latency_batch", lambda: kafka_cases.latency_at_rate(ctx, 1_000, "--batch", str(BATCH_PER_POST))),
     ]

@@ -28,6 +28,7 @@ RAW_CASES = (
     "loopback",
     "baseline_b",
     "latency",
+    "latency_500",
     "kafka_e2e",
     "kafka_batch",
     "latency_batch",
@@ -69,6 +70,7 @@ def test_every_message_of_every_case_was_handled_without_error(quick_run):
         "loopback": raw["loopback"]["errors"],
         "kafka_e2e": raw["kafka_e2e"]["push_errors"] + raw["kafka_e2e"]["out_of_order"],
         "latency": raw["latency"]["push_errors"] + raw["latency"]["out_of_order"],
+        "latency_500": raw["latency_500"]["push_errors"] + raw["latency_500"]["out_of_order"],
         "kafka_batch": raw["kafka_batch"]["push_errors"] + raw["kafka_batch"]["out_of_order"],
         "latency_batch": raw["latency_batch"]["push_errors"] + raw["latency_batch"]["out_of_order"],
     }
