@@ -194,6 +194,21 @@ def test_claims_made_in_one_event_loop_turn_share_one_commit(store):
     assert answers == [Claim.NEW] * 20
 
 
+def test_with_a_gather_window_claims_of_later_turns_join_the_same_commit(store):
+    import asyncio
+
+    store.gather_s = 0.05
+
+    async def claim_over_turns():
+        first = asyncio.ensure_future(store.claim_soon("early"))
+        await asyncio.sleep(0.001)  # later event-loop turns, inside the window
+        return await asyncio.gather(first, store.claim_soon("late"))
+
+    answers: list = []
+    assert commits_during(store, lambda: answers.extend(asyncio.run(claim_over_turns()))) == 1
+    assert answers == [Claim.NEW, Claim.NEW]
+
+
 def test_the_same_id_twice_in_one_turn_is_new_then_busy(store):
     import asyncio
 
