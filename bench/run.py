@@ -23,21 +23,10 @@ import report
 from procs import BENCH
 from project import bake
 
-CASES = (
-    "baseline_a",
-    "handler_ingest",
-    "batch",
-    "loopback",
-    "baseline_b",
-    "latency",
-    "latency_500",
-    "kafka_e2e",
-    "kafka_batch",
-    "latency_batch",
-    "memory",
-)
+HTTP_CASES = ("baseline_a", "handler_ingest", "batch", "loopback")
+KAFKA_CASES = ("baseline_b", "latency", "latency_500", "kafka_e2e", "kafka_batch", "latency_batch", "memory")
+CASES = HTTP_CASES + KAFKA_CASES
 BATCH_PER_POST = 100
-KAFKA_CASES = {"baseline_b", "latency", "latency_500", "kafka_e2e", "kafka_batch", "latency_batch", "memory"}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -93,7 +82,7 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
         raw.update(
             {("kafka_e2e" if k == "e2e" else k): v for k, v in kafka_cases.end_to_end(ctx, "memory" in wanted).items()}
         )
-    if wanted & KAFKA_CASES:
+    if wanted.intersection(KAFKA_CASES):
         _say("baseline A again, after the Kafka cases")
         baseline_again(ctx, ring, raw)
     return raw

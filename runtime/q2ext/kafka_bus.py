@@ -107,10 +107,10 @@ class KafkaBus:
             logger.debug("Record Headers: %s", sealed.headers)
         try:
             producer = await self._started()
-            await asyncio.wait_for(
-                producer.send_and_wait(topic, sealed.body, key=record_key(key), headers=record_headers(sealed.headers)),
-                self.timeout_s + 5,  # aiokafka gives up after request_timeout_ms; this only guards against a hang
-            )
+            acked = await producer.send(topic, sealed.body, key=record_key(key), headers=record_headers(sealed.headers))
+            # aiokafka gives up after request_timeout_ms; this only guards against a hang. On the future itself,
+            # not a coroutine: wait_for would wrap that in a task on every push.
+            await asyncio.wait_for(acked, self.timeout_s + 5)
         except (TypeError, ValueError):
             raise
         except Exception as exc:

@@ -104,6 +104,10 @@ def _m(name: str, request: str, response: str, doc: str) -> AdapterMethod:
     return AdapterMethod(name, request, response, doc)
 
 
+# The domestic and the international wire adapters answer the same status request.
+_WIRE_STATUS = _m("get_wire_status", "WireStatusRequest", "WireReply", "The current status of a wire sent earlier.")
+
+
 ADAPTER_TYPES: tuple[AdapterType, ...] = (
     AdapterType(
         "account_details",
@@ -153,7 +157,7 @@ ADAPTER_TYPES: tuple[AdapterType, ...] = (
         "Q2DomesticWireAdapter",
         (
             _m("submit_domestic_wire", "DomesticWireRequest", "WireReply", "Send a domestic wire; answer its status."),
-            _m("get_wire_status", "WireStatusRequest", "WireReply", "The current status of a wire sent earlier."),
+            _WIRE_STATUS,
         ),
         "Sends domestic wires to the institution's wire system.",
     ),
@@ -224,7 +228,7 @@ ADAPTER_TYPES: tuple[AdapterType, ...] = (
                 "WireReply",
                 "Send an international wire; answer its status.",
             ),
-            _m("get_wire_status", "WireStatusRequest", "WireReply", "The current status of a wire sent earlier."),
+            _WIRE_STATUS,
         ),
         "Sends international wires to the institution's wire system.",
     ),

@@ -72,6 +72,16 @@ class RelayConfig:
         """Records one fetch call hands over: a queue's worth, or ten batches when batch delivery is on."""
         return max(self.queue_max, 10 * self.batch_size)
 
+    @property
+    def fetch_sizes(self) -> dict[str, int]:
+        """The consumer's fetch limits: about a queue's worth per partition, or a few batches' worth.
+
+        One record per POST: 64 KB (~100 sealed messages) per partition; 256 KB swung the relay's RSS by
+        ~40 MB while it ran behind a busy handler. Batches of N need N records at hand: ~2 KB per record.
+        """
+        per_partition = max(64 * 1024, 2 * 1024 * self.batch_size)
+        return {"max_partition_fetch_bytes": per_partition, "fetch_max_bytes": 16 * per_partition}
+
     def topics(self) -> dict[str, str]:
         """Topic -> message type."""
         return {envelope.topic_for(t): t for t in self.routes}
@@ -142,16 +152,6 @@ def refusal_reason(status: int, headers, body: bytes) -> str:
         with contextlib.suppress(ValueError, UnicodeDecodeError, AttributeError):
             reason = json.loads(body).get("error")
     return str(reason or f"HTTP {status}")[:300]
-
-
-def fetch_sizes(cfg: RelayConfig) -> dict[str, int]:
-    """Fetch about a queue's worth per partition, or a few batches' worth when batch delivery is on.
-
-    One record per POST: 64 KB (~100 sealed messages) per partition; 256 KB swung the relay's RSS by ~40 MB
-    while it ran behind a busy handler. Batches of N need N records at hand: ~2 KB per record of the batch.
-    """
-    per_partition = max(64 * 1024, 2 * 1024 * cfg.batch_size)
-    return {"max_partition_fetch_bytes": per_partition, "fetch_max_bytes": 16 * per_partition}
 
 
 class Partition:
@@ -287,7 +287,7 @@ class Relay:
             fetch_max_wait_ms=cfg.fetch_max_wait_ms,
             # What a fetch brings is buffered until delivered: keep it small (the relay is bound by HTTP anyway);
             # the project's KAFKA_CLIENT_OPTIONS may still say otherwise.
-            **{**fetch_sizes(cfg), **client_options(cfg.client_options, AIOKafkaConsumer)},
+            **{**cfg.fetch_sizes, **client_options(cfg.client_options, AIOKafkaConsumer)},
         )
         await self.consumer.start()
         self.consumer.subscribe(list(self.topics), listener=_Listener(self))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from q2ext.relay import RelayConfig, fetch_sizes, release_free_memory
+from q2ext.relay import RelayConfig, release_free_memory
 
 
 def config(**changes) -> RelayConfig:
@@ -11,13 +11,13 @@ def config(**changes) -> RelayConfig:
 
 def test_one_record_per_post_fetches_64_kb_per_partition_and_a_queue_of_records():
     cfg = config()
-    assert fetch_sizes(cfg) == {"max_partition_fetch_bytes": 64 * 1024, "fetch_max_bytes": 1024 * 1024}
+    assert cfg.fetch_sizes == {"max_partition_fetch_bytes": 64 * 1024, "fetch_max_bytes": 1024 * 1024}
     assert cfg.fetch_records == cfg.queue_max
 
 
 def test_batch_delivery_fetches_enough_records_for_several_batches():
     cfg = config(batch_size=500)
-    assert fetch_sizes(cfg)["max_partition_fetch_bytes"] == 2 * 1024 * 500
+    assert cfg.fetch_sizes["max_partition_fetch_bytes"] == 2 * 1024 * 500
     assert cfg.fetch_records == 5_000
 
 
