@@ -11,7 +11,7 @@ import signal
 import tornado.httpserver
 import tornado.web
 
-from . import __version__, services as services_mod
+from . import __version__, bus_lane, services as services_mod
 from .handlers.base import Q2BaseRequestHandler
 from .services import Services
 
@@ -50,7 +50,7 @@ def load_routes(extensions: tuple[str, ...] | list[str]) -> list:
     return routes
 
 
-def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None = None) -> tornado.web.Application:
+def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None = None) -> bus_lane.Application:
     """The application serving these extensions plus /status, /health and /metrics."""
     from .handlers.health_check import StatusHandler
 
@@ -61,7 +61,7 @@ def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None 
         (r"/metrics/?", MetricsHandler),
         *load_routes(names),
     ]
-    return tornado.web.Application(
+    return bus_lane.Application(
         routes,
         q2ext_services=services,
         q2ext_settings=services.settings,

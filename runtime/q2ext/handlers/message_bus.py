@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+
+from tornado import httputil
 
 from .. import batch, delivery, envelope
 from ..dedup import Claim
@@ -60,10 +63,31 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         return status, {"status": status, "error": reason, "id": msg_id[:64]}
 
     def _answer(self, status: int, payload: dict) -> None:
+        """Finish with the JSON answer, written straight to the connection.
+
+        RequestHandler.finish() goes through write(), ETag and transform checks and flush() before it writes
+        the same bytes; here the body is one JSON document and there is no transform (see bus_lane.py).
+        """
+        if self._finished:  # handle() answered by itself
+            return
         self.set_status(status)
         if status >= 400 and "error" in payload:
             self.set_header("q2msg-refused", payload["error"][:200])
-        self.finish(payload)
+        if self._transforms or self._write_buffer or hasattr(self, "_new_cookie"):
+            self.finish(payload)  # something else was written: Tornado's full finish()
+            return
+        body = json.dumps(payload).encode()
+        headers = self._headers
+        headers["Content-Type"] = "application/json; charset=UTF-8"
+        headers["Content-Length"] = str(len(body))
+        connection = self.request.connection
+        connection.set_close_callback(None)
+        self._headers_written = self._finished = True
+        connection.write_headers(httputil.ResponseStartLine("", status, self._reason), headers, body)
+        connection.finish()
+        self._log()
+        self.on_finish()
+        self._break_cycles()
 
     async def _receive(self) -> None:
         """One sealed message per POST, or a batch of them (batch.CONTENT_TYPE)."""
@@ -95,7 +119,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             status, payload = await self._dispatch(item, claim) if claim is not None else item
             results.append(payload)
             blocked = status in RETRYABLE or status >= 500
-        self.finish({"status": 200, "results": results})
+        self._answer(200, {"status": 200, "results": results})
 
     async def _deliver(self, headers, body: bytes) -> tuple[int, dict]:
         """Verify, open and dispatch one sealed message; the answer as (status, JSON payload)."""
