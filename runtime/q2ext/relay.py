@@ -369,6 +369,8 @@ class Relay:
         Records move from the partition's queue to a queue per key; a key whose record is in flight waits, while
         other keys go ahead. The committed offset is the lowest record not yet finished, so a crash redelivers
         (never skips) anything waiting or in flight; the handler's seen ids turn those into acknowledgements.
+        A record's first POST is sent with a callback (no task: see http1.Client.send); a record that needs
+        more (retry, dead letter) goes on in a task of its own.
         """
         queue, limit = part.queue, max(1, self.config.max_in_flight)
         by_key: dict[object, deque] = {}  # records taken from the queue and not yet handed out, per key
@@ -376,31 +378,66 @@ class Relay:
         busy: set[object] = set()  # keys with a record in flight
         unfinished: list[int] = []  # heap of the offsets taken from the queue...
         finished: set[int] = set()  # ...minus these (removed from the heap lazily)
-        tasks: set[asyncio.Task] = set()
-        last = [0]  # the highest offset taken, plus one
+        tasks: set[asyncio.Task] = set()  # records past their first POST (retrying, dead-lettering)
+        sending = [0, 0]  # first POSTs in flight; the highest offset taken, plus one
 
         def lowest_unfinished() -> int:
             while unfinished and unfinished[0] in finished:
                 finished.discard(heapq.heappop(unfinished))
-            return unfinished[0] if unfinished else queue[0].offset if queue else last[0]
+            return unfinished[0] if unfinished else queue[0].offset if queue else sending[1]
 
-        def settle(key, record, task: asyncio.Task) -> None:
-            tasks.discard(task)
+        def settle(key, record, delivered: bool) -> None:
             busy.discard(key)
             if key in by_key:
                 ready.append(key)
-            if not task.cancelled() and task.exception() is None:  # an abandoned record stays unfinished
+            if delivered:  # an abandoned record stays unfinished
                 finished.add(record.offset)
                 part.held -= 1
             part.done = lowest_unfinished()
             part.wake.set()
+
+        def go_on(key, record, outcome: Outcome | None) -> None:
+            """The slow path: a task delivers the record from here on (retries, backoff, dead letter)."""
+            task = asyncio.ensure_future(self._deliver_until_done(part, record, outcome))
+            tasks.add(task)
+
+            def ended(task: asyncio.Task) -> None:
+                tasks.discard(task)
+                settle(key, record, not task.cancelled() and task.exception() is None)
+
+            task.add_done_callback(ended)
+
+        def answered(key, record, result) -> None:
+            sending[0] -= 1
+            part.busy -= 1
+            try:
+                outcome = self._outcome_of_send(part.url, result)
+                if outcome is OK:
+                    self._count_delivered(part, record)
+                    return settle(key, record, True)
+            except Exception:  # a bug here must not lose the record: the slow path takes it from the start
+                log.exception(
+                    "handling the answer for %s[%d]@%d failed", part.tp.topic, part.tp.partition, record.offset
+                )
+                outcome = None
+            go_on(key, record, outcome)
+
+        def start(key, record) -> None:
+            headers, _ = self._sealed_headers(record)
+            if headers is None:  # not a sealed message: the slow path dead-letters it
+                return go_on(key, record, None)
+            client, path = self._http.get(part.url) or self._client_for(part.url)
+            sending[0] += 1
+            part.busy += 1
+            signed = delivery.sign(headers, self.key, 1)
+            client.send(path, signed, record.value or b"", functools.partial(answered, key, record))
 
         while not part.stopping.is_set():
             while queue:
                 record = queue.popleft()
                 heapq.heappush(unfinished, record.offset)
                 part.held += 1
-                last[0] = record.offset + 1
+                sending[1] = record.offset + 1
                 key = record.key if record.key is not None else record.offset  # no key: no order to keep
                 waiting = by_key.get(key)
                 if waiting is None:
@@ -409,33 +446,34 @@ class Relay:
                         ready.append(key)
                 else:
                     waiting.append(record)
-            while ready and len(tasks) < limit:
+            while ready and sending[0] + len(tasks) < limit:
                 key = ready.popleft()
                 waiting = by_key[key]
                 record = waiting.popleft()
                 if not waiting:
                     del by_key[key]
                 busy.add(key)
-                task = asyncio.ensure_future(self._deliver_until_done(part, record))
-                tasks.add(task)
-                task.add_done_callback(functools.partial(settle, key, record))
+                start(key, record)
             self._resume_if_drained(part)
             part.wake.clear()
             await part.wake.wait()
-        if tasks:  # stopping: POSTs in flight finish; records waiting to retry are abandoned (redelivered later)
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # Stopping: POSTs in flight finish; records waiting to retry are abandoned (redelivered later).
+        while sending[0] or tasks:
+            part.wake.clear()
+            await part.wake.wait()
 
-    async def _deliver_until_done(self, part: Partition, record) -> None:
+    async def _deliver_until_done(self, part: Partition, record, outcome: Outcome | None = None) -> None:
         """_deliver(), and if a bug makes it raise, say so and try the record again: never drop it."""
         while True:
             try:
-                return await self._deliver(part, record)
+                return await self._deliver(part, record, outcome)
             except Abandoned:
                 raise
             except Exception:
                 log.exception(
                     "delivering %s[%d]@%d failed; trying again in 1s", part.tp.topic, part.tp.partition, record.offset
                 )
+                outcome = None
                 if await _sleep_or_stop(part.stopping, 1.0):
                     raise Abandoned from None
 
@@ -468,26 +506,31 @@ class Relay:
             part.paused = False
             self.consumer.resume(part.tp)
 
-    async def _deliver(self, part: Partition, record) -> None:
-        """Attempt until the handler says 2xx, or the answer is permanent or the retries run out (dead letter)."""
+    async def _deliver(self, part: Partition, record, outcome: Outcome | None = None) -> None:
+        """Attempt until the handler says 2xx, or the answer is permanent or the retries run out (dead letter).
+
+        outcome: what the first attempt came to, when it was made already (the callback path of _work_by_key).
+        """
         cfg = self.config
         headers, bad = self._sealed_headers(record)
         if headers is None:
             return await self._dead_letter(part, record, Outcome("dead", None, bad), 0)
-        attempt = 0
+        attempt = 0 if outcome is None else 1
         while True:
-            attempt += 1
-            part.busy += 1
-            try:
-                outcome = await self._post(part.url, headers, record.value or b"", attempt)
-            finally:
-                part.busy -= 1
+            if outcome is None:
+                attempt += 1
+                part.busy += 1
+                try:
+                    outcome = await self._post(part.url, headers, record.value or b"", attempt)
+                finally:
+                    part.busy -= 1
             if outcome is OK:
                 self._count_delivered(part, record)
                 return
             if outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
                 return await self._dead_letter(part, record, outcome, attempt)
             await self._wait_to_retry(part, record, headers, outcome, attempt)
+            outcome = None
 
     def _count_delivered(self, part: Partition, record) -> None:
         """The delivered counter and latency histogram of the partition's type (series bound once per type)."""
@@ -607,12 +650,23 @@ class Relay:
         client, path = self._http.get(url) or self._client_for(url)
         try:
             return await client.post(path, headers, body)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, http1.HttpError, OSError) as exc:
+            return self._no_answer(url, exc)
+
+    def _outcome_of_send(self, url: str, result: http1.Response | BaseException) -> Outcome:
+        """The outcome of a callback POST: the handler's answer, or the retry of getting none."""
+        if isinstance(result, http1.Response):
+            return _outcome_of(result)
+        if isinstance(result, (asyncio.TimeoutError, http1.HttpError, OSError)):
+            return self._no_answer(url, result)
+        raise result
+
+    def _no_answer(self, url: str, exc: BaseException) -> Outcome:
+        if isinstance(exc, asyncio.TimeoutError):
             return Outcome("retry", None, f"no answer from {url} within {self.config.timeout_s:g}s")
-        except http1.HttpError as exc:
+        if isinstance(exc, http1.HttpError):
             return Outcome("retry", None, f"{url}: {exc}")
-        except OSError as exc:
-            return Outcome("retry", None, f"cannot connect to {url} ({exc})")
+        return Outcome("retry", None, f"cannot connect to {url} ({exc})")
 
     def _client_for(self, url: str) -> tuple[http1.Client, str]:
         parts = urlsplit(url)

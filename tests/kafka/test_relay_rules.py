@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -10,7 +11,8 @@ import sys
 import pytest
 from kafka_helpers import RUNTIME
 
-from q2ext.relay import backoff, classify, discover_routes, parse_retry_after, read_routes
+from q2ext import http1, keyring
+from q2ext.relay import OK, Relay, RelayConfig, backoff, classify, discover_routes, parse_retry_after, read_routes
 
 
 @pytest.mark.parametrize("status", [200, 201, 204])
@@ -26,6 +28,34 @@ def test_these_answers_are_retried(status):
 @pytest.mark.parametrize("status", [301, 400, 401, 403, 410, 413, 422, 425])
 def test_any_other_answer_is_permanent(status):
     assert classify(status, "why").verdict == "dead"
+
+
+def outcome_of_send(result):
+    relay = Relay(RelayConfig("127.0.0.1:9", {"Lowercase": "http://h/x"}, timeout_s=3), keyring.new(dev=True).delivery)
+    return relay._outcome_of_send("http://h/x", result)
+
+
+def test_a_callback_post_that_got_an_answer_is_judged_by_its_status():
+    assert outcome_of_send(http1.Response(200, {}, b"")) is OK
+    assert outcome_of_send(http1.Response(422, {}, b"")).verdict == "dead"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (asyncio.TimeoutError(), "no answer from http://h/x within 3s"),
+        (http1.HttpError("bad head"), "http://h/x: bad head"),
+        (ConnectionRefusedError("refused"), "cannot connect to http://h/x (refused)"),
+    ],
+)
+def test_a_callback_post_that_got_no_answer_is_retried_saying_why(error, reason):
+    outcome = outcome_of_send(error)
+    assert (outcome.verdict, outcome.reason) == ("retry", reason)
+
+
+def test_a_callback_post_that_ended_in_a_bug_raises_it_for_the_slow_path():
+    with pytest.raises(KeyError):
+        outcome_of_send(KeyError("bug"))
 
 
 def test_backoff_doubles_with_jitter_and_stays_under_its_bound():

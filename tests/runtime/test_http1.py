@@ -139,6 +139,82 @@ def test_a_refused_connection_raises_oserror():
     asyncio.run(go())
 
 
+def send_and_collect(client: http1.Client, path: str, body: bytes) -> asyncio.Future:
+    """client.send() with a callback that records every call it gets; resolves at the first."""
+    calls: list = []
+    first = asyncio.get_running_loop().create_future()
+
+    def done(result) -> None:
+        calls.append(result)
+        if not first.done():
+            first.set_result(calls)
+
+    client.send(path, {}, body, done)
+    return first
+
+
+def test_send_hands_the_response_to_its_callback_once():
+    async def go(base, _):
+        client = http1.Client(base)
+        calls = await send_and_collect(client, "/echo", b"cb")
+        await asyncio.sleep(0.05)  # a second call would land here
+        client.close()
+        return calls
+
+    calls = serve(go)
+    assert len(calls) == 1 and calls[0].status == 200 and b'"got": "cb"' in calls[0].body
+
+
+def test_send_reuses_the_connection_the_callback_gave_back():
+    async def go(base, connections):
+        client = http1.Client(base)
+        for i in range(5):
+            assert (await send_and_collect(client, "/echo", str(i).encode()))[0].status == 200
+        client.close()
+        return len(connections)
+
+    assert serve(go) == 1
+
+
+def test_send_hands_a_refused_connection_to_its_callback():
+    async def go():
+        sock, port = bind_unused_port()
+        sock.close()
+        return await send_and_collect(http1.Client(f"http://127.0.0.1:{port}"), "/x", b"")
+
+    calls = asyncio.run(go())
+    assert len(calls) == 1 and isinstance(calls[0], OSError)
+
+
+def test_a_callback_that_raises_is_logged_and_the_client_goes_on(caplog):
+    async def go(base, connections):
+        client = http1.Client(base)
+        client.send("/echo", {}, b"boom", lambda _result: 1 / 0)
+        await asyncio.sleep(0.2)
+        response = await client.post("/echo", {}, b"after")
+        client.close()
+        return response, len(connections)
+
+    response, connections = serve(go)
+    assert response.status == 200 and connections == 1
+    assert "a callback of the HTTP client raised" in caplog.text
+
+
+def test_a_cancelled_post_closes_its_connection():
+    async def go(base, connections):
+        client = http1.Client(base)
+        task = asyncio.ensure_future(client.post("/echo?slow=1", {}, b""))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        response = await client.post("/echo", {}, b"next")
+        client.close()
+        return response.status, len(connections)
+
+    assert serve(go) == (200, 2)
+
+
 @pytest.mark.parametrize("value", ["a\r\nX-Injected: 1", "a\nb", "nul\x00", "caf\u00e9"])
 def test_a_header_value_that_could_split_the_request_is_refused(value):
     with pytest.raises(ValueError, match="not a valid HTTP header"):
