@@ -48,13 +48,20 @@ def serve_baseline(ctx: Context) -> tuple[Proc, int]:
 def measure(ctx: Context, server: Proc, port: int, posts: list[bytes], warm: list[bytes], batch: int = 1) -> dict:
     """The load client's figures plus the server's CPU per request and RSS; stops the server."""
     try:
-        cpu = cpu_seconds(server.pid)
-        result = load(ctx, port, posts, warm, batch)
-        result["server_cpu_us_per_request"] = (cpu_seconds(server.pid) - cpu) / (len(posts) + len(warm)) * 1e6
-        result["server_rss_mb"] = rss_mb(server.pid)
-        return result
+        return measure_running(ctx, server, port, posts, warm, batch)
     finally:
         server.stop()
+
+
+def measure_running(
+    ctx: Context, server: Proc, port: int, posts: list[bytes], warm: list[bytes], batch: int = 1
+) -> dict:
+    """measure(), leaving the server up for the next slice."""
+    cpu = cpu_seconds(server.pid)
+    result = load(ctx, port, posts, warm, batch)
+    result["server_cpu_us_per_request"] = (cpu_seconds(server.pid) - cpu) / (len(posts) + len(warm)) * 1e6
+    result["server_rss_mb"] = rss_mb(server.pid)
+    return result
 
 
 def load(ctx: Context, port: int, posts: list[bytes], warm: list[bytes], batch: int = 1) -> dict:
@@ -78,7 +85,12 @@ def baseline_a(ctx: Context, posts: list[bytes], warm: list[bytes]) -> dict:
 
 def handler_ingest(ctx: Context, posts: list[bytes], warm: list[bytes]) -> dict:
     """Sealed, delivery-signed POSTs to AllCaps out of DEBUG: verify, replay check, decrypt, handle()."""
-    return measure(ctx, *serve_project(ctx, "handler-ingest", debug=False), posts, warm)
+    return measure(ctx, *serve_handler(ctx), posts, warm)
+
+
+def serve_handler(ctx: Context) -> tuple[Proc, int]:
+    """The baked project out of DEBUG (AllCaps), as handler ingest measures it."""
+    return serve_project(ctx, "handler-ingest", debug=False)
 
 
 def batch_ingest(ctx: Context, ring, per_post: int) -> dict:
