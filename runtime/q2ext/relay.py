@@ -426,11 +426,17 @@ class Relay:
             headers, _ = self._sealed_headers(record)
             if headers is None:  # not a sealed message: the slow path dead-letters it
                 return go_on(key, record, None)
-            client, path = self._http.get(part.url) or self._client_for(part.url)
             sending[0] += 1
             part.busy += 1
-            signed = delivery.sign(headers, self.key, 1)
-            client.send(path, signed, record.value or b"", functools.partial(answered, key, record))
+            try:
+                client, path = self._http.get(part.url) or self._client_for(part.url)
+                signed = delivery.sign(headers, self.key, 1)
+                client.send(path, signed, record.value or b"", functools.partial(answered, key, record))
+            except Exception:  # a bug must not stall the partition: the slow path takes the record
+                sending[0] -= 1
+                part.busy -= 1
+                log.exception("sending %s[%d]@%d failed", part.tp.topic, part.tp.partition, record.offset)
+                go_on(key, record, None)
 
         while not part.stopping.is_set():
             while queue:
