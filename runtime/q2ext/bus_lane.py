@@ -42,10 +42,11 @@ class Application(tornado.web.Application):
         """Path -> (handler class, kwargs) of the routes the lane can serve exactly as Tornado would.
 
         Only a literal path to an unmodified bus handler, with no earlier route matching the same path,
-        no output transform (compress_response) and no host-specific routes: anything else keeps Tornado's
-        full path, where a prepare() override or a catch-all route behaves as the user wrote it.
+        no output transform (compress_response), no cross-origin protection and no host-specific routes:
+        anything else keeps Tornado's full path, where a prepare() override or a catch-all route behaves
+        as the user wrote it.
         """
-        if self.transforms or len(self.default_router.rules) != 1:
+        if self.transforms or self.settings.get("cross_origin_protection") or len(self.default_router.rules) != 1:
             return {}
         lanes: dict[str, tuple[type, dict]] = {}
         earlier: list = []

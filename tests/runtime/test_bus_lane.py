@@ -99,6 +99,10 @@ def test_compressed_responses_keep_tornados_path():
     assert lanes([(BUS_PATH, Recorder)], compress_response=True) == {}
 
 
+def test_cross_origin_protection_keeps_tornados_path():
+    assert lanes([(BUS_PATH, Recorder)], cross_origin_protection=True) == {}
+
+
 def test_a_delivery_through_the_lane_is_handled_and_answered_like_tornado(svc):
     lane, full = both_paths(svc)
     answers = [post_to(app, "POST", *sealed(svc, f"text {n}")) for n, app in enumerate((lane, full))]
