@@ -106,6 +106,11 @@ def _fmt(value) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
+def _fmt_ratio(value) -> str:
+    """Three decimals: a ratio of 0.849 against a target of 0.85 must not print as 0.85 next to MISS."""
+    return "-" if value is None else f"{value:.3f}"
+
+
 def table(raw: dict, heads: dict) -> str:
     """The printed table: figure, value, baseline, ratio, target and PASS/MISS."""
     base = baseline_rate(raw)
@@ -116,7 +121,7 @@ def table(raw: dict, heads: dict) -> str:
         target = TARGETS.get(key) if key else None
         verdict = f"{target.text():9} {target.verdict(heads.get(key))}" if target else ""
         shown_base = _fmt(base) if ratio is not None else ""
-        lines.append(f"{label:36} {_fmt(value):>10} {unit:7} {shown_base:>10} {_fmt(ratio):>7}  {verdict}")
+        lines.append(f"{label:36} {_fmt(value):>10} {unit:7} {shown_base:>10} {_fmt_ratio(ratio):>7}  {verdict}")
     rounds, pairs = _get(raw, "baseline_a.rounds"), _get(raw, "handler_ingest.paired_ratios")
     if rounds:
         lines.append(f"baseline A: median of its rounds {rounds} req/s")

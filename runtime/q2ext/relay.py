@@ -379,12 +379,13 @@ class Relay:
         unfinished: list[int] = []  # heap of the offsets taken from the queue...
         finished: set[int] = set()  # ...minus these (removed from the heap lazily)
         tasks: set[asyncio.Task] = set()  # records past their first POST (retrying, dead-lettering)
-        sending = [0, 0]  # first POSTs in flight; the highest offset taken, plus one
+        sending = [0]  # first POSTs in flight (a list: the callbacks below change it)
+        last = [0]  # the highest offset taken, plus one
 
         def lowest_unfinished() -> int:
             while unfinished and unfinished[0] in finished:
                 finished.discard(heapq.heappop(unfinished))
-            return unfinished[0] if unfinished else queue[0].offset if queue else sending[1]
+            return unfinished[0] if unfinished else queue[0].offset if queue else last[0]
 
         def settle(key, record, delivered: bool) -> None:
             busy.discard(key)
@@ -443,7 +444,7 @@ class Relay:
                 record = queue.popleft()
                 heapq.heappush(unfinished, record.offset)
                 part.held += 1
-                sending[1] = record.offset + 1
+                last[0] = record.offset + 1
                 key = record.key if record.key is not None else record.offset  # no key: no order to keep
                 waiting = by_key.get(key)
                 if waiting is None:
@@ -747,6 +748,7 @@ class Relay:
         last_log = time.monotonic()
         last = (0.0, 0.0, 0.0)
         down_since = 0.0
+        trimmed_at = -1  # the delivered count when free memory was last handed back
         while not await _sleep_or_stop(stop, 1.0):
             up = await _reachable(self.config.bootstrap)
             if up != self.broker_up:
@@ -769,6 +771,19 @@ class Relay:
                 last = self._progress(now - last_log, last)
                 last_log = now
                 release_free_memory()
+            trimmed_at = self._trim_when_idle(trimmed_at)
+
+    def idle(self) -> bool:
+        """Nothing fetched and not yet finished: every queue empty, no record in flight or waiting to retry."""
+        return not any(p.queue or p.held or p.busy for p in self.parts.values())
+
+    def _trim_when_idle(self, trimmed_at: int) -> int:
+        """Hand free memory back once a burst is delivered (its fetch buffers are garbage by then)."""
+        delivered = _total(self._delivered) + _total(self._dead)
+        if delivered != trimmed_at and self.idle():
+            release_free_memory()
+            return delivered
+        return trimmed_at
 
     def refresh_gauges(self) -> dict[str, int]:
         """Update in-flight, lag and broker gauges (before /metrics renders, and each second); lag by partition."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from q2ext.relay import RelayConfig, release_free_memory
+from collections import deque
+
+from q2ext import keyring, relay
+from q2ext.relay import Partition, Relay, RelayConfig, release_free_memory
 
 
 def config(**changes) -> RelayConfig:
@@ -23,3 +26,29 @@ def test_batch_delivery_fetches_enough_records_for_several_batches():
 
 def test_releasing_free_memory_is_safe_to_call_anywhere():
     release_free_memory()  # glibc: malloc_trim(0); elsewhere a no-op
+
+
+def trims_counted(monkeypatch) -> list[int]:
+    trims: list[int] = []
+    monkeypatch.setattr(relay, "release_free_memory", lambda: trims.append(1))
+    return trims
+
+
+def test_an_idle_relay_hands_memory_back_once_after_each_burst(monkeypatch):
+    trims = trims_counted(monkeypatch)
+    r = Relay(config(), keyring.new(dev=True).delivery)
+    r._delivered.inc(type="Lowercase")
+    mark = r._trim_when_idle(-1)
+    assert r._trim_when_idle(mark) == mark  # nothing delivered since: no second trim
+    r._delivered.inc(type="Lowercase")
+    r._trim_when_idle(mark)
+    assert len(trims) == 2
+
+
+def test_a_relay_with_records_in_hand_does_not_trim(monkeypatch):
+    trims = trims_counted(monkeypatch)
+    r = Relay(config(), keyring.new(dev=True).delivery)
+    part = r.parts["tp"] = Partition("tp", "Lowercase", "http://127.0.0.1:1980/x")
+    part.queue = deque(["a record"])
+    r._delivered.inc(type="Lowercase")
+    assert r._trim_when_idle(-1) == -1 and not r.idle() and trims == []
