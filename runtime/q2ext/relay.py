@@ -395,7 +395,10 @@ class Relay:
                 finished.add(record.offset)
                 part.held -= 1
             part.done = lowest_unfinished()
-            part.wake.set()
+            if part.stopping.is_set():
+                part.wake.set()  # the worker is waiting for the last POSTs in flight
+            else:
+                pump()  # the next record goes out now, not a worker wake-up later
 
         def go_on(key, record, outcome: Outcome | None) -> None:
             """The slow path: a task delivers the record from here on (retries, backoff, dead letter)."""
@@ -439,7 +442,8 @@ class Relay:
                 log.exception("sending %s[%d]@%d failed", part.tp.topic, part.tp.partition, record.offset)
                 go_on(key, record, None)
 
-        while not part.stopping.is_set():
+        def pump() -> None:
+            """Move fetched records to their keys' queues and start every record that may go now."""
             while queue:
                 record = queue.popleft()
                 heapq.heappush(unfinished, record.offset)
@@ -462,6 +466,9 @@ class Relay:
                 busy.add(key)
                 start(key, record)
             self._resume_if_drained(part)
+
+        while not part.stopping.is_set():  # woken by new records (and by stopping); completions pump() at once
+            pump()
             part.wake.clear()
             await part.wake.wait()
         # Stopping: POSTs in flight finish; records waiting to retry are abandoned (redelivered later).
