@@ -93,12 +93,12 @@ def serve_handler(ctx: Context) -> tuple[Proc, int]:
     return serve_project(ctx, "handler-ingest", debug=False)
 
 
-def batch_ingest(ctx: Context, ring, per_post: int) -> dict:
-    """Batches of per_post sealed records per POST (batch.CONTENT_TYPE) to the same handler."""
-    records = ctx.size(50_000, 4_000)
-    posts = messages.batch_posts(ring, records, per_post, ctx.host, "b")
-    warm = messages.batch_posts(ring, ctx.size(10_000, 1_000), per_post, ctx.host, "bw")
-    result = measure(ctx, *serve_project(ctx, "batch-ingest", debug=False), posts, warm, batch=per_post)
+def batch_slice(ctx: Context, ring, server: Proc, port: int, per_post: int, prefix: str) -> dict:
+    """One slice of batch ingest: per_post sealed records per POST (batch.CONTENT_TYPE) to a running handler."""
+    records = ctx.size(20_000, 1_000)
+    posts = messages.batch_posts(ring, records, per_post, ctx.host, prefix)
+    warm = messages.batch_posts(ring, ctx.size(1_000, 200), per_post, ctx.host, prefix + "w")
+    result = measure_running(ctx, server, port, posts, warm, batch=per_post)
     return {**result, "records": records, "per_post": per_post}
 
 

@@ -54,17 +54,21 @@ def baseline_rate(raw: dict) -> float | None:
     return statistics.median(rounds) if rounds else _get(raw, "baseline_a.requests_per_s")
 
 
+def _paired(raw: dict, case: str, base: float | None) -> float | None:
+    """The median of the case's slices each against the baseline A slice of its round (else against base)."""
+    pairs = _get(raw, f"{case}.paired_ratios")
+    return statistics.median(pairs) if pairs else _ratio(_get(raw, f"{case}.records_per_s"), base)
+
+
 def headline(raw: dict) -> dict:
     """The keys the issue asks for, each computed from the raw figures of this run."""
     base = baseline_rate(raw)
-    pairs = _get(raw, "handler_ingest.paired_ratios")
-    paired = statistics.median(pairs) if pairs else None
     return {
-        "handler_ingest_ratio": paired or _ratio(_get(raw, "handler_ingest.records_per_s"), base),
+        "handler_ingest_ratio": _paired(raw, "handler_ingest", base),
         "kafka_e2e_ratio": _ratio(_get(raw, "kafka_e2e.messages_per_s"), base),
         "kafka_batch_ratio": _ratio(_get(raw, "kafka_batch.messages_per_s"), base),
         "relay_cpu_us_per_record_batched": _get(raw, "kafka_batch.relay_cpu_us_per_record"),
-        "batch_ratio": _ratio(_get(raw, "batch.records_per_s"), base),
+        "batch_ratio": _paired(raw, "batch", base),
         "loopback_ratio": _ratio(_get(raw, "loopback.pushes_per_s"), base),
         "kafka_p99_ms_at_1000": _get(raw, "latency.p99_ms"),
         "kafka_p99_ms_at_1000_batched": _get(raw, "latency_batch.p99_ms"),
@@ -127,6 +131,9 @@ def table(raw: dict, heads: dict) -> str:
         lines.append(f"baseline A: median of its rounds {rounds} req/s")
     if pairs:
         lines.append(f"handler ingest ratio: median of each round's ratio to the baseline run just before it {pairs}")
+    batch_pairs = _get(raw, "batch.paired_ratios")
+    if batch_pairs:
+        lines.append(f"batch ratio: median of each round's ratio to the baseline run of its round {batch_pairs}")
     return "\n".join(lines)
 
 

@@ -37,29 +37,33 @@ def median_run(runs: list[dict]) -> dict:
 
 
 def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) -> dict:
-    """Baseline A and handler ingest in alternating short slices, both servers up, the same POSTs to both.
+    """Baseline A, handler ingest and batch ingest in alternating short slices, servers up, the same POSTs.
 
     This machine's speed drifts by up to 1.5x within minutes, and a round of 10,000 requests per server
     (a server started per round) gave paired ratios from 0.68 to 1.02 in one run; slices of a few seconds,
-    one right after the other, keep each pair on the same machine speed.
+    one right after the other, keep each pair on the same machine speed. Batch slices (100 records per POST)
+    go to the same handler process as the single POSTs.
     """
-    runs: dict[str, list[dict]] = {"baseline_a": [], "handler_ingest": []}
-    servers = {"baseline_a": http_cases.serve_baseline(ctx)}
-    if "handler_ingest" in wanted:
-        servers["handler_ingest"] = http_cases.serve_handler(ctx)
+    runs: dict[str, list[dict]] = {"baseline_a": [], "handler_ingest": [], "batch": []}
+    baseline = http_cases.serve_baseline(ctx)
+    handler = http_cases.serve_handler(ctx) if wanted & {"handler_ingest", "batch"} else None
     try:
         for index in range(rounds):
             posts = http_cases.posts_for(ctx, ring, ctx.size(4_000, 1_000), f"h{index}")
             warm = http_cases.posts_for(ctx, ring, ctx.size(500, 200), f"hw{index}")
-            for name, (proc, port) in servers.items():
-                runs[name].append(http_cases.measure_running(ctx, proc, port, posts, warm))
+            runs["baseline_a"].append(http_cases.measure_running(ctx, *baseline, posts, warm))
+            if "handler_ingest" in wanted:
+                runs["handler_ingest"].append(http_cases.measure_running(ctx, *handler, posts, warm))
+            if "batch" in wanted:
+                runs["batch"].append(http_cases.batch_slice(ctx, ring, *handler, BATCH_PER_POST, f"b{index}"))
     finally:
-        for proc, _ in servers.values():
+        for proc, _ in (baseline, handler) if handler else (baseline,):
             proc.stop()
     out = {name: median_run(found) for name, found in runs.items() if found}
-    if runs["handler_ingest"]:  # each slice of the handler against the baseline slice just before it
-        pairs = zip(runs["baseline_a"], runs["handler_ingest"], strict=True)
-        out["handler_ingest"]["paired_ratios"] = [round(h["records_per_s"] / b["records_per_s"], 3) for b, h in pairs]
+    for name in ("handler_ingest", "batch"):  # each slice against the baseline slice of its round
+        if runs[name]:
+            pairs = zip(runs["baseline_a"], runs[name], strict=True)
+            out[name]["paired_ratios"] = [round(h["records_per_s"] / b["records_per_s"], 3) for b, h in pairs]
     return out
 
 
@@ -76,7 +80,6 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
     ring = ctx.project.ring()
     raw = http_rounds(ctx, ring, wanted, rounds)
     steps = [
-        ("batch", lambda: http_cases.batch_ingest(ctx, ring, BATCH_PER_POST)),
         ("loopback", lambda: http_cases.loopback(ctx)),
         ("baseline_b", lambda: kafka_cases.baseline_b(ctx)),
         ("latency", lambda: kafka_cases.latency_at_rate(ctx)),
