@@ -78,14 +78,14 @@ def posts_for(ctx: Context, ring, count: int, prefix: str) -> list[bytes]:
     return messages.single_posts(ring, count, f"{ctx.host}", prefix)
 
 
+def single_slice(ctx: Context, ring, prefix: str) -> tuple[list[bytes], list[bytes]]:
+    """The sealed single POSTs of one slice of baseline A / handler ingest, and their warm-up."""
+    return posts_for(ctx, ring, ctx.size(4_000, 1_000), prefix), posts_for(ctx, ring, ctx.size(500, 200), prefix + "w")
+
+
 def baseline_a(ctx: Context, posts: list[bytes], warm: list[bytes]) -> dict:
     """The same POSTs, answered without an envelope: what Tornado and the load client alone reach."""
     return measure(ctx, *serve_baseline(ctx), posts, warm)
-
-
-def handler_ingest(ctx: Context, posts: list[bytes], warm: list[bytes]) -> dict:
-    """Sealed, delivery-signed POSTs to AllCaps out of DEBUG: verify, replay check, decrypt, handle()."""
-    return measure(ctx, *serve_handler(ctx), posts, warm)
 
 
 def serve_handler(ctx: Context) -> tuple[Proc, int]:

@@ -126,14 +126,13 @@ def table(raw: dict, heads: dict) -> str:
         verdict = f"{target.text():9} {target.verdict(heads.get(key))}" if target else ""
         shown_base = _fmt(base) if ratio is not None else ""
         lines.append(f"{label:36} {_fmt(value):>10} {unit:7} {shown_base:>10} {_fmt_ratio(ratio):>7}  {verdict}")
-    rounds, pairs = _get(raw, "baseline_a.rounds"), _get(raw, "handler_ingest.paired_ratios")
+    rounds = _get(raw, "baseline_a.rounds")
     if rounds:
         lines.append(f"baseline A: median of its rounds {rounds} req/s")
-    if pairs:
-        lines.append(f"handler ingest ratio: median of each round's ratio to the baseline run just before it {pairs}")
-    batch_pairs = _get(raw, "batch.paired_ratios")
-    if batch_pairs:
-        lines.append(f"batch ratio: median of each round's ratio to the baseline run of its round {batch_pairs}")
+    for case, label in (("handler_ingest", "handler ingest"), ("batch", "batch")):
+        pairs = _get(raw, f"{case}.paired_ratios")
+        if pairs:
+            lines.append(f"{label} ratio: median of each round's ratio to the baseline run just before it {pairs}")
     return "\n".join(lines)
 
 

@@ -49,8 +49,7 @@ def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) ->
     handler = http_cases.serve_handler(ctx) if wanted & {"handler_ingest", "batch"} else None
     try:
         for index in range(rounds):
-            posts = http_cases.posts_for(ctx, ring, ctx.size(4_000, 1_000), f"h{index}")
-            warm = http_cases.posts_for(ctx, ring, ctx.size(500, 200), f"hw{index}")
+            posts, warm = http_cases.single_slice(ctx, ring, f"h{index}")
             runs["baseline_a"].append(http_cases.measure_running(ctx, *baseline, posts, warm))
             if "handler_ingest" in wanted:
                 runs["handler_ingest"].append(http_cases.measure_running(ctx, *handler, posts, warm))
@@ -69,9 +68,7 @@ def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) ->
 
 def baseline_again(ctx: http_cases.Context, ring, raw: dict) -> None:
     """One more baseline A round after the Kafka cases: the ratios use the median of every round of the run."""
-    posts = http_cases.posts_for(ctx, ring, ctx.size(4_000, 1_000), "hend")
-    warm = http_cases.posts_for(ctx, ring, ctx.size(500, 200), "hwend")
-    again = http_cases.baseline_a(ctx, posts, warm)
+    again = http_cases.baseline_a(ctx, *http_cases.single_slice(ctx, ring, "hend"))
     raw["baseline_a"]["rounds"].append(round(again["records_per_s"], 1))
 
 
@@ -110,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (the smoke test's)")
     parser.add_argument("--only", action="append", choices=CASES, help="run only this case (repeatable)")
-    parser.add_argument("--rounds", type=int, help="slices of baseline A / handler ingest (default 7, quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds of baseline A / handler / batch slices (default 7, quick 1)")
     parser.add_argument("--connections", type=int, default=16, help="load client connections")
     parser.add_argument("--out", type=Path, default=BENCH, help="folder for results.json and bench.png")
     args = parser.parse_args(argv)

@@ -121,11 +121,11 @@ class Registry:
         self._metrics: dict[str, _Metric] = {}
         self._bound: dict[object, object] = {}
 
-    def bound(self, key: object, build: Callable[[], object]) -> object:
-        """What build() returns for this key, built once: the hot path's bound series (see Counter.labels)."""
+    def bound(self, key: object, build: Callable[..., object], *args: object) -> object:
+        """What build(*args) returns for this key, built once: the hot path's bound series (see Counter.labels)."""
         found = self._bound.get(key)
         if found is None:
-            found = self._bound.setdefault(key, build())
+            found = self._bound.setdefault(key, build(*args))
         return found
 
     def _get(self, cls: type, name: str, *args) -> _Metric:

@@ -40,6 +40,7 @@ from .metrics import Registry
 log = logging.getLogger("q2ext.relay")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 REQUIRED = ("q2msg-id", "q2msg-hmac")
+NO_ANSWER = (asyncio.TimeoutError, http1.HttpError, OSError)  # what getting no answer raises: a retry
 MAX_RETRY_AFTER_S = 300.0  # a handler asking for a longer pause still gets retried after 5 minutes
 
 
@@ -165,6 +166,7 @@ class Partition:
         "held",
         "paused",
         "queue",
+        "series",
         "stopping",
         "task",
         "tp",
@@ -187,6 +189,7 @@ class Partition:
         self.stopping = asyncio.Event()
         self.busy = 0  # POSTs in flight
         self.held = 0  # records taken from the queue by the worker and not finished (they count against queue_max)
+        self.series: tuple = ()  # the delivered counter and latency histogram of this type, bound once (see _open)
 
 
 class Abandoned(Exception):
@@ -341,6 +344,7 @@ class Relay:
     def _open(self, tp) -> Partition:
         message_type = self.topics[tp.topic]
         part = self.parts[tp] = Partition(tp, message_type, self.config.routes[message_type])
+        part.series = (self._delivered.labels(type=message_type), self._latency.labels(type=message_type))
         part.task = asyncio.ensure_future(self._work(part))
         return part
 
@@ -547,11 +551,8 @@ class Relay:
             outcome = None
 
     def _count_delivered(self, part: Partition, record) -> None:
-        """The delivered counter and latency histogram of the partition's type (series bound once per type)."""
-        counted, timed = self.metrics.bound(
-            ("relay-delivered", part.type),
-            lambda: (self._delivered.labels(type=part.type), self._latency.labels(type=part.type)),
-        )
+        """The delivered counter and latency histogram of the partition's type (bound when it was opened)."""
+        counted, timed = part.series
         counted()
         timed(max(0.0, time.time() - record.timestamp / 1000))
 
@@ -664,14 +665,14 @@ class Relay:
         client, path = self._http.get(url) or self._client_for(url)
         try:
             return await client.post(path, headers, body)
-        except (asyncio.TimeoutError, http1.HttpError, OSError) as exc:
+        except NO_ANSWER as exc:
             return self._no_answer(url, exc)
 
     def _outcome_of_send(self, url: str, result: http1.Response | BaseException) -> Outcome:
         """The outcome of a callback POST: the handler's answer, or the retry of getting none."""
         if isinstance(result, http1.Response):
             return _outcome_of(result)
-        if isinstance(result, (asyncio.TimeoutError, http1.HttpError, OSError)):
+        if isinstance(result, NO_ANSWER):
             return self._no_answer(url, result)
         raise result
 
@@ -781,8 +782,8 @@ class Relay:
             trimmed_at = self._trim_when_idle(trimmed_at)
 
     def idle(self) -> bool:
-        """Nothing fetched and not yet finished: every queue empty, no record in flight or waiting to retry."""
-        return not any(p.queue or p.held or p.busy for p in self.parts.values())
+        """Nothing fetched and not yet finished (a record in flight or waiting to retry is held, or still queued)."""
+        return not any(p.queue or p.held for p in self.parts.values())
 
     def _trim_when_idle(self, trimmed_at: int) -> int:
         """Hand free memory back once a burst is delivered (its fetch buffers are garbage by then)."""

@@ -10,6 +10,7 @@ from tornado import httputil
 from .. import batch, delivery, envelope
 from ..dedup import Claim
 from ..envelope import EnvelopeError, Message, TooLarge
+from ..metrics import Registry
 from ..services import Services
 from .base import Q2BaseRequestHandler
 
@@ -176,7 +177,8 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             services.metrics.counter("q2ext_handle_errors_total", "handle() calls that raised").inc(type=message.type)
             return 500, {"status": 500, "error": "handle() raised; the bus will retry", "id": message.id}
         services.seen.done(message.id)
-        handled, timed = services.metrics.bound(("handled", message.type), lambda: _success_series(services, message))
+        metrics = services.metrics
+        handled, timed = metrics.bound(("handled", message.type), _success_series, metrics, message.type)
         handled()
         timed(time.perf_counter() - started)
         if services.handled is not None:
@@ -184,10 +186,9 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         return 200, {"status": 200, "id": message.id}
 
 
-def _success_series(services: Services, message: Message) -> tuple:
+def _success_series(metrics: Registry, message_type: str) -> tuple:
     """The counter and histogram every handled message of this type updates, bound to its labels once."""
-    metrics = services.metrics
     return (
-        metrics.counter("q2ext_handled_total", "Messages handled").labels(type=message.type),
-        metrics.histogram("q2ext_handle_seconds", "Time spent in handle()").labels(type=message.type),
+        metrics.counter("q2ext_handled_total", "Messages handled").labels(type=message_type),
+        metrics.histogram("q2ext_handle_seconds", "Time spent in handle()").labels(type=message_type),
     )
