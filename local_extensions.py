@@ -8,9 +8,12 @@ SystemExit(1): the CLI, the Python API and pytest-cookies all stop there, with n
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import difflib
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -98,6 +101,29 @@ def template_root() -> str:
     return str(ROOT)
 
 
+_copies: set[Path] = set()
+
+
+def remove_at_exit(template: Path) -> bool:
+    """Have cookiecutter's temporary copy of this template removed when the process ends; True if it is one.
+
+    For the pre_prompt hook cookiecutter (2.7) copies the template into a new temp folder and never removes
+    that folder: the whole copy stays when an answer is refused, the empty folder when the bake succeeds.
+    """
+    base = template.resolve().parent
+    if not (base.name.startswith("cookiecutter") and base.parent == Path(tempfile.gettempdir()).resolve()):
+        return False
+    if not _copies:
+        atexit.register(_remove_copies)
+    _copies.add(base)
+    return True
+
+
+def _remove_copies() -> None:
+    for base in _copies:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 class _RefusingSandbox(SandboxedEnvironment):
     """A sandbox whose refusal is one line: the template itself never touches an unsafe attribute."""
 
@@ -124,6 +150,7 @@ class Q2ExtValidation(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
         sandbox(environment)
+        remove_at_exit(Path(template_root()))
         environment.filters["q2ext_refuse_keys"] = lambda keys: _abort_on_error(refuse_keys, keys)
         environment.filters["q2ext_check_name"] = lambda name: _abort_on_error(naming.validate_extension_name, name)
         environment.filters["q2ext_check_answers"] = lambda answers: _abort_on_error(check_answers, answers)

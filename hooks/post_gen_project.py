@@ -2,7 +2,12 @@
 
 import json
 import sys
+import tempfile
 from pathlib import Path
+
+HOOK = Path(__file__).resolve()
+if HOOK.parent == Path(tempfile.gettempdir()).resolve():  # cookiecutter's rendered copy, which it leaves behind
+    HOOK.unlink(missing_ok=True)
 
 ANSWERS = json.loads(r"""
 {{ cookiecutter | q2ext_answers | tojson }}

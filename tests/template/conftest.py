@@ -29,14 +29,20 @@ def cookiecutter_config(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def bake_cli(template, cookiecutter_config, tmp_path):
-    """Run the real `cookiecutter` CLI with --no-input and key=value answers; returns (result, output folder)."""
+    """Run the real `cookiecutter` CLI with --no-input and key=value answers; returns (result, output folder).
+
+    The run gets tmp_path / "tmp" as its temp folder.
+    """
 
     def bake(*answers: str, template_dir: Path = template) -> tuple[subprocess.CompletedProcess, Path]:
         out = tmp_path / "out"
         out.mkdir(exist_ok=True)
         args = [sys.executable, "-m", "cookiecutter", str(template_dir), "--no-input"]
         args += ["--config-file", str(cookiecutter_config), "-o", str(out), *answers]
-        result = subprocess.run(args, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+        scratch = tmp_path / "tmp"  # the run's own temp folder: what it leaves there is seen
+        scratch.mkdir(exist_ok=True)
+        env = clean_env(TMPDIR=str(scratch))
+        result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         return result, out
 
     return bake

@@ -72,6 +72,17 @@ def test_good_answers_bake_the_seeds_command(bake_cli):
     assert "cd AllCaps" in result.stdout and "make run" in result.stdout
 
 
+def test_a_refused_bake_leaves_nothing_in_the_temp_folder(bake_cli, tmp_path):
+    refused(bake_cli, "extension_name=9Lives", "extension_kind=base")
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_good_bake_leaves_nothing_in_the_temp_folder(bake_cli, tmp_path):
+    result, _ = bake_cli(*GOOD)
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
 def test_python_api_stops_with_one_line_and_no_folder(template, cookiecutter_config, tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         cookiecutter(
