@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import struct
 import time
 from collections import Counter
@@ -130,13 +131,15 @@ async def drive(host: str, port: int, requests: list[bytes], connections: int, b
     loop = asyncio.get_running_loop()
     run = Run(connections, batch)
     feed = iter(requests)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s()
     for _ in range(connections):
         await loop.create_connection(lambda: Connection(feed, run), host, port)
     await run.finished
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
     return {
         "requests": len(run.latencies),
+        # What this lean client spends per POST: the floor of any asyncio HTTP client here (the relay is one).
+        "client_cpu_us_per_request": cpu / max(1, len(run.latencies)) * 1e6,
         "records_ok": run.records_ok,
         "statuses": {str(k): v for k, v in sorted(run.statuses.items())},
         "elapsed_s": elapsed,
@@ -145,6 +148,11 @@ async def drive(host: str, port: int, requests: list[bytes], connections: int, b
         "p50_ms": percentile(run.latencies, 0.50) * 1000,
         "p99_ms": percentile(run.latencies, 0.99) * 1000,
     }
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def main_async(args: argparse.Namespace) -> dict:

@@ -50,6 +50,7 @@ class Proc:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("ab")
+        self._log_start = self._log.tell()  # earlier processes of this name logged to the same file
         self.popen = subprocess.Popen(
             argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -80,14 +81,16 @@ class Proc:
         raise RuntimeError(f"{self.name} did not answer {url} within {timeout:.0f}s:\n{self.tail()}")
 
     def wait_log(self, text: str, timeout: float = 30.0) -> None:
-        """Wait until the process has logged a line containing text, or raise with its log."""
+        """Wait until this process (not an earlier one with the same log) logged text, or raise with its log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.tail()}")
             self._log.flush()
-            if text in self.log_path.read_text(errors="replace"):
-                return
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                if text in log.read().decode(errors="replace"):
+                    return
             time.sleep(0.05)
         raise RuntimeError(f"{self.name} did not log {text!r} within {timeout:.0f}s:\n{self.tail()}")
 

@@ -77,6 +77,9 @@ def headline(raw: dict) -> dict:
         "relay_cpu_vs_baseline_a_cpu": _ratio(
             _get(raw, "kafka_e2e.relay_cpu_us_per_record"), _get(raw, "baseline_a.server_cpu_us_per_request")
         ),
+        "relay_cpu_vs_load_client_cpu": _ratio(
+            _get(raw, "kafka_e2e.relay_cpu_us_per_record"), _get(raw, "baseline_a.client_cpu_us_per_request")
+        ),
         "relay_rss_growth_mb": _get(raw, "memory.relay_rss_growth_mb"),
         "handler_rss_growth_mb": _get(raw, "memory.handler_rss_growth_mb"),
     }
@@ -98,6 +101,7 @@ ROWS = [
     ("Kafka e2e, relay --batch 100", "kafka_batch.messages_per_s", "msg/s", "kafka_batch_ratio"),
     ("Kafka p99 at 1,000 msg/s, --batch 100", "latency_batch.p99_ms", "ms", None),
     ("relay CPU per record", "kafka_e2e.relay_cpu_us_per_record", "us", "relay_cpu_us_per_record"),
+    ("load client CPU per POST (baseline A)", "baseline_a.client_cpu_us_per_request", "us", None),
     ("relay CPU per record, --batch 100", "kafka_batch.relay_cpu_us_per_record", "us", None),
     ("relay RSS growth", "memory.relay_rss_growth_mb", "MB", "relay_rss_growth_mb"),
     ("handler RSS growth", "memory.handler_rss_growth_mb", "MB", "handler_rss_growth_mb"),
