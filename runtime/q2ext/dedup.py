@@ -95,8 +95,8 @@ class SqliteSeenIds:
 
     claim() is one atomic upsert, so two processes never both get NEW for an id (unless the
     first one's claim is older than claim_timeout_s: a crashed process must not block an id
-    forever). done() is written with the next claim, in the same commit (or after flush_s when
-    traffic pauses): one commit per message instead of two, since a commit costs far more than
+    forever). done() is written with the next claim, in the same commit (or flush_s after the
+    claims pause): one commit per message instead of two, since a commit costs far more than
     a statement (see bench/). Claims made in one event-loop turn share a commit (claim_soon). Pruning by
     age and count runs every prune_every claims, not per message. synchronous=OFF: a commit survives a
     process crash, only a power loss may drop the last ids (SECURITY.md); NORMAL cost 3x per commit here.
@@ -128,6 +128,8 @@ class SqliteSeenIds:
         self._pending: list[tuple[str, float, str]] = []
         self._queued: list[tuple[str, asyncio.Future]] = []
         self._claims = 0
+        self._commits = 0  # commits so far: the flush timer skips its own while claims keep committing
+        self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush_s timer is due on
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -200,12 +202,27 @@ class SqliteSeenIds:
         self._remember(msg_id)
         with self._lock:
             self._pending.append((msg_id, time.time(), self._owner))
-            if len(self._pending) > 1:
-                return  # a flush is already due
+            if self._flush_on is not None and not self._flush_on.is_closed():
+                return  # a flush is due on this loop
         try:
-            asyncio.get_running_loop().call_later(self.flush_s, self.flush)
+            loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop here: write now
             self.flush()
+            return
+        self._flush_on = loop
+        loop.call_later(self.flush_s, self._flush_if_quiet, self._commits)
+
+    def _flush_if_quiet(self, commits: int) -> None:
+        """The flush_s timer: write the marks, unless claims committed meanwhile (the next one carries them).
+
+        So while messages flow, the marks cost no commit of their own; once the claims pause, they are written.
+        """
+        with self._lock:
+            if self._pending and self._commits != commits:
+                self._flush_on.call_later(self.flush_s, self._flush_if_quiet, self._commits)
+                return
+            self._flush_on = None
+        self.flush()
 
     def release(self, msg_id: str) -> None:
         with self._lock, self._transaction():
@@ -261,6 +278,7 @@ class SqliteSeenIds:
                 self._db.executemany(_DONE, pending)
             yield
             self._db.execute("COMMIT")
+            self._commits += 1
         except BaseException:
             self._db.execute("ROLLBACK")
             self._pending = pending + self._pending

@@ -218,6 +218,44 @@ def test_the_same_id_twice_in_one_turn_is_new_then_busy(store):
     assert asyncio.run(twice()) == [Claim.NEW, Claim.BUSY]
 
 
+def test_while_claims_flow_done_marks_ride_on_their_commits_then_are_written_when_they_pause(db, store):
+    import asyncio
+
+    store.flush_s = 0.05  # far longer than the gaps between claims below
+
+    async def handle_ten():
+        for index in range(10):
+            assert await store.claim_soon(f"id-{index}") is Claim.NEW
+            store.done(f"id-{index}")
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.3)  # the claims pause: the last mark is written within flush_s
+
+    assert commits_during(store, lambda: asyncio.run(handle_ten())) == 11  # ten claims, one flush
+    other = SqliteSeenIds(db)
+    assert other.claim("id-9") is Claim.DONE
+    other.close()
+
+
+def test_a_done_mark_is_written_even_after_the_loop_its_timer_was_on_closed(db, store):
+    import asyncio
+
+    async def handle(msg_id: str) -> None:
+        await store.claim_soon(msg_id)
+        store.done(msg_id)
+
+    asyncio.run(handle("first"))  # its flush timer never fires: the loop is gone
+    asyncio.run(handle("second"))  # carries the first mark; its own needs a timer on this loop
+    other = SqliteSeenIds(db)
+
+    async def pause() -> None:
+        store.done("third")
+        await asyncio.sleep(store.flush_s * 10)
+
+    asyncio.run(pause())
+    assert [other.claim(i) for i in ("first", "second", "third")] == [Claim.DONE] * 3
+    other.close()
+
+
 def test_a_batch_of_ids_is_claimed_in_one_commit(store):
     store.claim("seen")
     store.done("seen")
