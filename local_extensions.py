@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import difflib
+import re
 import shutil
 import sys
 import tempfile
@@ -101,6 +102,8 @@ def template_root() -> str:
     return str(ROOT)
 
 
+TEMPORARY_COPY_MARK = ".q2ext-temporary-copy"  # hooks/pre_prompt.py writes it (the name is q2ext_bake's)
+_MKDTEMP_NAME = re.compile(r"cookiecutter[a-z0-9_]{8}")
 _copies: set[Path] = set()
 
 
@@ -109,9 +112,15 @@ def remove_at_exit(template: Path) -> bool:
 
     For the pre_prompt hook cookiecutter (2.7) copies the template into a new temp folder and never removes
     that folder: the whole copy stays when an answer is refused, the empty folder when the bake succeeds.
+    Only a folder pre_prompt.py marked, in a folder tempfile.mkdtemp(prefix="cookiecutter") made, is one.
     """
-    base = template.resolve().parent
-    if not (base.name.startswith("cookiecutter") and base.parent == Path(tempfile.gettempdir()).resolve()):
+    template = template.resolve()
+    base = template.parent
+    if not (
+        (template / TEMPORARY_COPY_MARK).is_file()
+        and _MKDTEMP_NAME.fullmatch(base.name)
+        and base.parent == Path(tempfile.gettempdir()).resolve()
+    ):
         return False
     if not _copies:
         atexit.register(_remove_copies)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 RUNTIME_PACKAGES = ("q2ext", "q2_sdk")
+TEMPORARY_COPY_MARK = ".q2ext-temporary-copy"  # what pre_prompt.py leaves in cookiecutter's copy of the template
 REMOTE_PREFIXES = ("gh:", "gl:", "bb:", "git@", "git+", "hg+")
 
 

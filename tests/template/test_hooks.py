@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import tempfile
 
+import pytest
+
+import local_extensions
 import q2ext_bake as bake
 
 PYTHON = "/usr/bin/python3"
@@ -81,7 +86,12 @@ def test_context_file_is_rewritten_only_for_a_cookiecutter_command_line(tmp_path
 
 
 def test_parent_argv_reads_a_process_command_line():
-    assert "pytest" in " ".join(bake.parent_argv())
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "q2ext-marker"])
+    try:
+        assert bake.parent_argv(child.pid)[-2:] == ["import time; time.sleep(30)", "q2ext-marker"]
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_remote_template_source_is_kept_as_given(tmp_path):
@@ -124,3 +134,28 @@ def test_empty_folders_are_removed_and_others_kept(tmp_path):
     (tmp_path / "kept" / "file.py").write_text("")
     bake.remove_empty_dirs(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def test_a_marked_copy_in_a_cookiecutter_temp_folder_is_removed_at_exit(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    copy = tmp_path / "cookiecutterab1_x9yz" / "q2ext"
+    copy.mkdir(parents=True)
+    (copy / bake.TEMPORARY_COPY_MARK).touch()
+    monkeypatch.setattr(local_extensions, "_copies", set())
+    assert local_extensions.remove_at_exit(copy)
+    local_extensions._remove_copies()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("folder", ["cookiecutterab1_x9yz", "cookiecutter-templates"])
+def test_a_template_folder_without_the_mark_is_never_removed(tmp_path, monkeypatch, folder):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    template = tmp_path / folder / "q2ext"
+    template.mkdir(parents=True)
+    if folder == "cookiecutter-templates":  # marked, but not a folder cookiecutter made
+        (template / bake.TEMPORARY_COPY_MARK).touch()
+    assert not local_extensions.remove_at_exit(template)
+
+
+def test_pre_prompt_marks_the_copy_with_the_name_local_extensions_looks_for():
+    assert local_extensions.TEMPORARY_COPY_MARK == bake.TEMPORARY_COPY_MARK
