@@ -22,13 +22,16 @@ from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment
 
 ROOT = Path(__file__).resolve().parent
-# The runtime's naming rules and kinds table (standard library only), without leaving runtime/ on sys.path.
-sys.path.insert(0, str(ROOT / "runtime"))
+# The runtime's naming rules and kinds table, and the hooks' mark for cookiecutter's temporary copy (standard
+# library only), without leaving runtime/ or hooks/ on sys.path.
+sys.path[:0] = [str(ROOT / "runtime"), str(ROOT / "hooks")]
 try:
     from q2ext import naming
     from q2ext.kinds import ADAPTER_TYPE, KINDS, UNAUTHENTICATED, find
+    from q2ext_bake import TEMPORARY_COPY_MARK
 finally:
     sys.path.remove(str(ROOT / "runtime"))
+    sys.path.remove(str(ROOT / "hooks"))
 
 VARIABLES = ("extension_name", "extension_kind", "message_type", "unauthenticated", "adapter_type")
 CHOICES = {
@@ -102,7 +105,6 @@ def template_root() -> str:
     return str(ROOT)
 
 
-TEMPORARY_COPY_MARK = ".q2ext-temporary-copy"  # hooks/pre_prompt.py writes it (the name is q2ext_bake's)
 _MKDTEMP_NAME = re.compile(r"cookiecutter[a-z0-9_]{8}")
 _copies: set[Path] = set()
 

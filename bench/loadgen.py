@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
+import os
 import struct
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+
+from procs import cpu_seconds
 
 _LEN = struct.Struct(">I")
 OK_MARK = b'"status": 200'
@@ -131,11 +133,11 @@ async def drive(host: str, port: int, requests: list[bytes], connections: int, b
     loop = asyncio.get_running_loop()
     run = Run(connections, batch)
     feed = iter(requests)
-    started, cpu = time.perf_counter(), _cpu_s()
+    started, cpu = time.perf_counter(), cpu_seconds(os.getpid())
     for _ in range(connections):
         await loop.create_connection(lambda: Connection(feed, run), host, port)
     await run.finished
-    elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(os.getpid()) - cpu
     return {
         "requests": len(run.latencies),
         # What this lean client spends per POST: the floor of any asyncio HTTP client here (the relay is one).
@@ -148,11 +150,6 @@ async def drive(host: str, port: int, requests: list[bytes], connections: int, b
         "p50_ms": percentile(run.latencies, 0.50) * 1000,
         "p99_ms": percentile(run.latencies, 0.99) * 1000,
     }
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def main_async(args: argparse.Namespace) -> dict:

@@ -13,13 +13,14 @@ import argparse
 import asyncio
 import json
 import logging
-import resource
+import os
 import time
 from array import array
 from pathlib import Path
 
 from loadgen import percentile
 from messages import MESSAGE_TYPE, text_for
+from procs import cpu_seconds
 
 
 class Pushes:
@@ -100,14 +101,8 @@ async def run(args: argparse.Namespace) -> dict:
         "pushes_per_s": len(lat) / elapsed,
         "p50_ms": percentile(lat, 0.50) * 1000,
         "p99_ms": percentile(lat, 0.99) * 1000,
-        "cpu_s": _cpu_s(),
+        "cpu_s": cpu_seconds(os.getpid()),  # what pushing cost, next to what the bus under test spent
     }
-
-
-def _cpu_s() -> float:
-    """This process's CPU time so far: what pushing cost, next to what the bus under test spent."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

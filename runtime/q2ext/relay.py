@@ -437,7 +437,7 @@ class Relay:
             sending[0] += 1
             part.busy += 1
             try:
-                client, path = self._http.get(part.url) or self._client_for(part.url)
+                client, path = self._client_for(part.url)
                 signed = delivery.sign(headers, self.key, 1)
                 client.send(path, signed, record.value or b"", functools.partial(answered, key, record))
             except Exception:  # a bug must not stall the partition: the slow path takes the record
@@ -662,7 +662,7 @@ class Relay:
 
     async def _send(self, url: str, headers: dict[str, str], body: bytes) -> http1.Response | Outcome:
         """POST over a kept-alive connection: the response, or the retry outcome of getting none."""
-        client, path = self._http.get(url) or self._client_for(url)
+        client, path = self._client_for(url)
         try:
             return await client.post(path, headers, body)
         except NO_ANSWER as exc:
@@ -684,10 +684,13 @@ class Relay:
         return Outcome("retry", None, f"cannot connect to {url} ({exc})")
 
     def _client_for(self, url: str) -> tuple[http1.Client, str]:
-        parts = urlsplit(url)
-        client = http1.Client(f"{parts.scheme}://{parts.netloc}", timeout=self.config.timeout_s)
-        self._http[url] = (client, parts.path + (f"?{parts.query}" if parts.query else ""))
-        return self._http[url]
+        """The kept-alive client of the endpoint's origin and the path to POST to, made on first use."""
+        found = self._http.get(url)
+        if found is None:
+            parts = urlsplit(url)
+            client = http1.Client(f"{parts.scheme}://{parts.netloc}", timeout=self.config.timeout_s)
+            found = self._http[url] = (client, parts.path + (f"?{parts.query}" if parts.query else ""))
+        return found
 
     async def _dead_letter(self, part: Partition, record, outcome: Outcome, attempts: int) -> None:
         """Put the record on <topic>.dlq with why, when and after how many attempts; retry until acked."""
