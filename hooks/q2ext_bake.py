@@ -14,7 +14,7 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 RUNTIME_PACKAGES = ("q2ext", "q2_sdk")
@@ -173,6 +173,41 @@ def remove_empty_dirs(project: Path) -> list[Path]:
     return removed
 
 
+def init_git_repository(project: Path, where: str) -> str:
+    """Make the new project a git repository with a first commit (`make hooks` needs one); returns one line."""
+    if shutil.which("git") is None:
+        return f"git is not installed, so {where}/ is not a git repository yet: install git, then git init there"
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(project), *args], capture_output=True, text=True, timeout=60)
+
+    try:
+        return _init_and_commit(git, where)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"git failed in {where}/ ({exc}): run git init there yourself"
+
+
+def _init_and_commit(git: Callable[..., subprocess.CompletedProcess], where: str) -> str:
+    toplevel = git("rev-parse", "--show-toplevel")
+    if toplevel.returncode == 0:
+        return f"{where}/ is inside the git repository {toplevel.stdout.strip()}: commit it there"
+    for step in (("init", "-q"), ("add", "-A")):
+        done = git(*step)
+        if done.returncode != 0:
+            return f"git {step[0]} failed in {where}/ ({_last_line(done.stderr)}): run git init there yourself"
+    if git("commit", "-q", "-m", "Created from the q2ext template").returncode != 0:
+        return (
+            f"git: {where}/ is a new repository with its files staged; commit them once git knows who you are "
+            '(git config --global user.name "..." and user.email "...")'
+        )
+    return f"git: {where}/ is a new repository with a first commit"
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
 def next_steps(project: Path, answers: Mapping[str, str], output_dir: Path) -> str:
     """What to type next, printed after the bake."""
     from q2ext.kinds import find
@@ -207,5 +242,7 @@ def finish(project: Path, answers: Mapping[str, str], source: Mapping) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not source.get("driven_by_cruft"):  # cruft regenerates to compute a diff: nothing was created
-        print(next_steps(project, answers, Path(source.get("output_dir") or project.parent)))
+        output_dir = Path(source.get("output_dir") or project.parent)
+        print(init_git_repository(project, os.path.relpath(project, output_dir)))
+        print(next_steps(project, answers, output_dir))
     return 0

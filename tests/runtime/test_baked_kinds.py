@@ -66,7 +66,7 @@ def test_generated_tests_pass(baked, name, kind, message_type, options):
 def test_generated_code_passes_ruff_check(baked):
     project = baked[0]
     packages = [name for name, *_ in CASES]
-    run = _run(["ruff", "check", *packages], project)
+    run = _run([sys.executable, "-m", "ruff", "check", *packages], project)
 
     assert run.returncode == 0, run.stdout
 
@@ -75,7 +75,8 @@ def test_generated_code_is_ruff_formatted_except_the_seeds_urls(baked):
     project = baked[0]
     files = [str(p.relative_to(project)) for name, *_ in CASES for p in (project / name).rglob("*.py")]
     files = [f for f in files if f not in SEED_FILES]
-    run = _run(["ruff", "format", "--check", "--no-force-exclude", "--config", "format.exclude=[]", *files], project)
+    args = ["format", "--check", "--no-force-exclude", "--config", "format.exclude=[]", *files]
+    run = _run([sys.executable, "-m", "ruff", *args], project)
 
     assert run.returncode == 0, run.stdout
 
