@@ -61,8 +61,7 @@ def walk(workdir: Path) -> int:
         print(f"GET /SendToBus -> {status}")
         log = tutorial.wait_for_log(log_file, "HELLO WORLD")
     lines = tutorial.seed_lines(log, port)
-    print("\nThe tutorial's log lines:\n")
-    print("\n".join(lines))
+    print("\n" + tutorial.show_lines(log, port))
     if len(lines) != len(tutorial.SEED_LINES) or status != 200:
         print(f"\nexpected all {len(tutorial.SEED_LINES)} of the tutorial's lines; the whole log:\n{log}")
         return 1

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +47,10 @@ SEED_LINES = (
     ("extension.Lowercase/message/process/sdk", "Message: hello world"),
     ("extension.Lowercase/message/process/sdk", "HELLO WORLD"),
 )
+ORDER_NOTE = (
+    "(Here `Effective URL` comes after the handler's lines: the loopback bus awaits the handler's answer "
+    "before it logs the effective URL. The tutorial's log shows it before them.)"
+)
 
 
 def clean_env() -> dict[str, str]:
@@ -54,20 +59,27 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 
-def run(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run one command to the end; its output is kept for the caller to show on failure."""
-    return subprocess.run(args, cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=timeout)
+def run(
+    args: list[str], cwd: Path, timeout: float = 600, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run one command to the end (in this environment, or `env`); its output is kept to show on failure."""
+    env = dict(env) if env is not None else clean_env()
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def bake(output_dir: Path, template: Path = TEMPLATE) -> subprocess.CompletedProcess:
+def bake(
+    output_dir: Path, template: Path = TEMPLATE, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`cookiecutter <template> --no-input extension_name=AllCaps extension_kind=message_bus ...`."""
     args = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "-o", str(output_dir), *ANSWERS]
-    return run(args, output_dir)
+    return run(args, output_dir, env=env)
 
 
-def make(project: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def make(
+    project: Path, *args: str, timeout: float = 900, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`make ...` in the baked project (the first target sets up its .venv)."""
-    return run(["make", *args], project, timeout)
+    return run(["make", *args], project, timeout, env)
 
 
 def write_handle(project: Path) -> None:
@@ -108,13 +120,20 @@ def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
 
 
 @contextmanager
-def serving(project: Path, port: int, log_file: Path, *make_args: str, ready_timeout: float = 600):
+def serving(
+    project: Path,
+    port: int,
+    log_file: Path,
+    *make_args: str,
+    ready_timeout: float = 600,
+    env: Mapping[str, str] | None = None,
+):
     """`make run LOG=DEBUG PORT=<port>` until the block ends; yields the base URL once /health answers."""
     with log_file.open("w") as log:
         proc = subprocess.Popen(
             ["make", *make_args, "run", "LOG=DEBUG", f"PORT={port}"],
             cwd=project,
-            env=clean_env(),
+            env=dict(env) if env is not None else clean_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -161,15 +180,27 @@ def wait_for_log(log_file: Path, text: str, timeout: float = 20) -> str:
     return log_file.read_text()
 
 
-def seed_lines(log: str, port: int) -> list[str]:
-    """The log lines that match the tutorial's, in the tutorial's order (missing ones are left out).
+def _is(line: str, logger: str, says: str, port: int) -> bool:
+    """Whether a log line is this tutorial line."""
+    return f" {logger} " in line and says.replace("{port}", str(port)) in line
 
-    The server logs `Effective URL` once the POST has been answered, so after the handler's lines; the tutorial
-    prints it before them, and so does this.
-    """
+
+def seed_lines(log: str, port: int) -> list[str]:
+    """The log lines that match the tutorial's (the first of each), in the order they were logged."""
     lines = log.splitlines()
-    found = []
-    for logger, says in SEED_LINES:
-        says = says.replace("{port}", str(port))
-        found += [line for line in lines if f" {logger} " in line and says in line][:1]
-    return found
+    found = [next((i for i, line in enumerate(lines) if _is(line, *seed, port)), None) for seed in SEED_LINES]
+    return [lines[index] for index in sorted(index for index in found if index is not None)]
+
+
+def in_seed_order(lines: list[str], port: int) -> bool:
+    """Whether these lines are the tutorial's, each one, in the tutorial's order."""
+    if len(lines) != len(SEED_LINES):
+        return False
+    return all(_is(line, *seed, port) for line, seed in zip(lines, SEED_LINES, strict=True))
+
+
+def show_lines(log: str, port: int) -> str:
+    """What `make demo` prints: the tutorial's lines as they were logged, and why the order differs if it does."""
+    lines = seed_lines(log, port)
+    note = ["", ORDER_NOTE] if len(lines) == len(SEED_LINES) and not in_seed_order(lines, port) else []
+    return "\n".join(["The tutorial's log lines, in the order they were logged:", "", *lines, *note])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import clean_env
+from .conftest import clean_env, fresh_machine_env
 
 GIT = ["git", "-c", "user.name=q2ext tests", "-c", "user.email=tests@example.invalid"]
 
@@ -36,13 +36,13 @@ def template_repo(template, tmp_path) -> Path:
 
 @pytest.fixture
 def project(template_repo, bake_cli) -> Path:
-    """AllCaps baked from that repository, committed to a git repository of its own."""
+    """AllCaps baked from that repository, committed to the git repository the bake made (or on top of it)."""
     result, out = bake_cli("extension_name=AllCaps", "extension_kind=message_bus", template_dir=template_repo)
     assert result.returncode == 0, result.stderr
     project = out / "AllCaps"
-    git(project, "init", "-q")
+    git(project, "init", "-q")  # a no-op where the bake made the repository
     git(project, "add", "-A")
-    git(project, "commit", "-qm", "baked")
+    git(project, "commit", "-qm", "baked", "--allow-empty")
     return project
 
 
@@ -78,3 +78,30 @@ def test_cruft_update_brings_a_newer_runtime_and_files_in(project, template_repo
     assert (project / "q2ext" / "naming.py").read_text().endswith('"""runtime v2"""\n')
     assert (project / "README.md").read_text().endswith("Template v2.\n")
     assert cruft(project, "check").returncode == 0
+
+
+@pytest.fixture(scope="module")
+def project_with_venv(template, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """SLOW: AllCaps baked from a template repository as a new user does, with the .venv its Makefile builds."""
+    workdir = tmp_path_factory.mktemp("cruft-venv")
+    env = fresh_machine_env(workdir / "home")
+    repo = shutil.copytree(template, workdir / "q2ext")
+    for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "template v1"]):
+        git(repo, *step)
+    command = [sys.executable, "-m", "cookiecutter", str(repo), "--no-input", "-o", str(workdir)]
+    baked = subprocess.run([*command, "extension_name=AllCaps"], env=env, capture_output=True, text=True, timeout=120)
+    assert baked.returncode == 0, baked.stderr
+    project = workdir / "AllCaps"
+    built = subprocess.run(["make", ".venv/.installed"], cwd=project, env=env, capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return project, env
+
+
+@pytest.mark.slow
+def test_cruft_check_runs_from_the_projects_own_venv(project_with_venv):
+    project, env = project_with_venv
+    result = subprocess.run(
+        [".venv/bin/cruft", "check"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout.lower()
