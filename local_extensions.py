@@ -9,7 +9,6 @@ SystemExit(1): the CLI, the Python API and pytest-cookies all stop there, with n
 from __future__ import annotations
 
 import atexit
-import contextlib
 import difflib
 import re
 import shutil
@@ -61,15 +60,14 @@ def refuse_keys(keys: list) -> None:
 
 
 def check_choice(variable: str, value: str) -> None:
-    """Refuse a value outside the table's choices, naming them all (and the kind an alias or number means)."""
+    """Refuse a value outside the table's choices, naming them all (a kind may also be given by number or label)."""
     choices = CHOICES[variable]
     if value in choices:
         return
-    hint = _did_you_mean(value, choices)
-    if variable == "extension_kind":
-        with contextlib.suppress(ValueError):  # an alias or menu number: name the kind it means
-            hint = f" (did you mean {find(value).key!r}?)"
-    raise ValueError(f"{variable} {value!r} is not one of {', '.join(choices)}{hint}")
+    if variable == "extension_kind":  # the kinds' one parser: key, menu number or label, as q2 and make take
+        find(value)
+        return
+    raise ValueError(f"{variable} {value!r} is not one of {', '.join(choices)}{_did_you_mean(value, choices)}")
 
 
 def check_answers(answers: Mapping) -> None:
