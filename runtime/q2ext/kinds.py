@@ -70,6 +70,12 @@ class AdapterMethod:
     request: str
     response: str  # a class name, or "list[ClassName]"
     doc: str
+    params: tuple[str, ...] = ()  # Q2's documented signature: these request fields as arguments, not the request
+
+
+def _fx(name: str, response: str, doc: str) -> AdapterMethod:
+    """An FX Rate method with the docs' signature: (self, currency_code, amount, group_id)."""
+    return AdapterMethod(name, "FxRateQuoteRequest", response, doc, ("currency_code", "amount", "group_id"))
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,8 @@ class AdapterType:
         """The request/response classes its methods use, in first-use order (what extension.py imports)."""
         names: list[str] = []
         for method in self.methods:
-            for name in (method.request, method.response.removeprefix("list[").removesuffix("]")):
+            request = () if method.params else (method.request,)  # a documented signature takes fields, not it
+            for name in (*request, method.response.removeprefix("list[").removesuffix("]")):
                 if name not in names:
                     names.append(name)
         return tuple(names)
@@ -200,14 +207,9 @@ ADAPTER_TYPES: tuple[AdapterType, ...] = (
         "FX Rate",
         "Q2FxRateAdapter",
         (
-            _m(
-                "get_fx_quote",
-                "FxRateQuoteRequest",
-                "FxRateQuoteReply",
-                "Quote an exchange rate while the user builds an international wire.",
-            ),
-            _m("book_fx_quote", "FxRateQuoteRequest", "FxRateExchangeDealReply", "Book the quoted deal."),
-            _m("cancel_fx_quote", "FxRateQuoteRequest", "FxRateExchangeDealReply", "Cancel a booked deal."),
+            _fx("get_fx_quote", "FxRateQuoteReply", "Quote an exchange rate while the user builds an international wire."),
+            _fx("book_fx_quote", "FxRateExchangeDealReply", "Book the quoted deal."),
+            _fx("cancel_fx_quote", "FxRateExchangeDealReply", "Cancel a booked deal."),
         ),
         "Quotes and books foreign exchange for international wires.",
     ),

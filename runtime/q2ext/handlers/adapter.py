@@ -60,5 +60,7 @@ class Q2AdapterRequestHandler(Q2BaseRequestHandler):
             request = typed.from_json(getattr(self._types(), spec.request), body.get("request", {}))
         except ValueError as exc:
             raise tornado.web.HTTPError(400, reason=str(exc)) from None
-        reply = await getattr(self, spec.name)(request)
+        method = getattr(self, spec.name)
+        # Q2's documented signature for some types (FX Rate: currency_code, amount, group_id), else the request.
+        reply = await (method(*(getattr(request, p) for p in spec.params)) if spec.params else method(request))
         self.write_json({"method": spec.name, "response": typed.to_json(reply)})

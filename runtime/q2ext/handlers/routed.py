@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
-
 import tornado.web
 
 from .base import Q2BaseRequestHandler
@@ -24,7 +22,7 @@ class Q2RoutedRequestHandler(Q2BaseRequestHandler):
 
     async def default(self) -> str:
         """The page shown when no routing_key is given."""
-        return self.get_template("index.html")
+        return self.get_template("index.html.jinja2", {})
 
     @property
     def routing_key(self) -> str:
@@ -35,10 +33,6 @@ class Q2RoutedRequestHandler(Q2BaseRequestHandler):
     def form_fields(self) -> dict[str, str]:
         """The submitted form (or query) arguments, one value each."""
         return {name: self.get_argument(name) for name in self.request.arguments if name != self.ROUTING_ARGUMENT}
-
-    def get_template(self, name: str, context: dict[str, Any] | None = None) -> str:
-        """Render a Tornado template from this extension's templates/ folder (autoescaped)."""
-        return self.render_string(name, **(context or {})).decode()
 
     async def authorize(self) -> None:
         """Hook run before any route; raise tornado.web.HTTPError to refuse the request."""
