@@ -79,7 +79,11 @@ def generate(project: Path, extension: str, handlers: list[type]) -> tuple[Path,
                 lines.append(f"{name} = {default!r}\n")
                 added.append(name)
     if added:
-        head = "" if path.is_file() else f'"""Configuration of the {extension} extension (its handler reads self.config)."""\n\n'
+        head = (
+            ""
+            if path.is_file()
+            else f'"""Configuration of the {extension} extension (its handler reads self.config)."""\n\n'
+        )
         with path.open("a", encoding="utf-8") as out:
             out.write(head + "".join(lines))
     return path, added

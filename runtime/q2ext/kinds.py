@@ -207,7 +207,11 @@ ADAPTER_TYPES: tuple[AdapterType, ...] = (
         "FX Rate",
         "Q2FxRateAdapter",
         (
-            _fx("get_fx_quote", "FxRateQuoteReply", "Quote an exchange rate while the user builds an international wire."),
+            _fx(
+                "get_fx_quote",
+                "FxRateQuoteReply",
+                "Quote an exchange rate while the user builds an international wire.",
+            ),
             _fx("book_fx_quote", "FxRateExchangeDealReply", "Book the quoted deal."),
             _fx("cancel_fx_quote", "FxRateExchangeDealReply", "Cancel a booked deal."),
         ),

@@ -44,7 +44,9 @@ def _ask(question: str, parse: Callable[[str], str], ask: Callable[[str], str]) 
         try:
             answer = ask(question)
         except EOFError:
-            raise Refused("no answer (end of input): give it on the command line, see `q2 create_extension --help`")
+            raise Refused(
+                "no answer (end of input): give it on the command line, see `q2 create_extension --help`"
+            ) from None
         try:
             return parse(answer.strip())
         except ValueError as exc:
@@ -143,6 +145,24 @@ def test(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args])
 
 
+def generate_config(args: argparse.Namespace) -> int:
+    """Write the defaults of an extension's REQUIRED/OPTIONAL_CONFIGURATIONS to configuration/<Extension>.py."""
+    import importlib
+
+    from . import configurations, startup
+
+    naming.validate_extension_name(args.name)
+    try:
+        routes = importlib.import_module(f"{args.name}.urls").URL_PATTERNS
+    except (ModuleNotFoundError, AttributeError):
+        raise Refused(f"no extension {args.name!r} here ({args.name}/urls.py with URL_PATTERNS)") from None
+    handlers = [h for h in startup.handler_classes(routes) if startup.extension_of(h) == args.name]
+    path, added = configurations.generate(Path.cwd(), args.name, handlers)
+    rel = path.relative_to(Path.cwd())
+    print(f"added {', '.join(added)} to {rel}: edit the values there" if added else f"{rel} already sets them all")
+    return 0
+
+
 def _level(text: str) -> str:
     level = text.upper()
     if level not in LOG_LEVELS:
@@ -153,7 +173,7 @@ def _level(text: str) -> str:
 def parser() -> argparse.ArgumentParser:
     """q2 and its three subcommands, each with a short --help."""
     top = argparse.ArgumentParser(prog="q2", description="The Q2 SDK's commands for this q2ext project.")
-    sub = top.add_subparsers(dest="command", required=True, metavar="{create_extension,run,test}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{create_extension,run,test,generate_config}")
 
     p = sub.add_parser("create_extension", help="add an extension (asks its type unless -t names it)")
     p.add_argument("name", nargs="?", help="the extension's name, e.g. AllCaps (asked if left out)")
@@ -167,6 +187,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-l", "--log-level", dest="log", type=_level, help="DEBUG shows what the bus sends and receives")
     p.add_argument("-p", "--port", type=int, help="the HTTP port (default: settings PORT, 1980)")
     p.set_defaults(func=run)
+
+    p = sub.add_parser("generate_config", help="write an extension's configuration defaults to configuration/")
+    p.add_argument("name", help="the extension, e.g. AccountDashboard")
+    p.set_defaults(func=generate_config)
 
     p = sub.add_parser("test", help="run the project's tests (arguments go to pytest)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="e.g. -x -k AllCaps")

@@ -84,9 +84,11 @@ def message_types(project_dir: Path, names: list[str]) -> dict[str, str]:
         except (OSError, SyntaxError, ValueError):
             continue  # a missing or broken extension is the server's to report, with its own line
         for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "MESSAGE_TYPE" for t in node.targets):
-                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                    consumed.setdefault(node.value.value, extension)
+            assigns_type = isinstance(node, ast.Assign) and any(
+                getattr(t, "id", "") == "MESSAGE_TYPE" for t in node.targets
+            )
+            if assigns_type and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                consumed.setdefault(node.value.value, extension)
     return consumed
 
 

@@ -16,7 +16,6 @@ def environment(folder: str) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         autoescape=jinja2.select_autoescape(enabled_extensions=AUTOESCAPED, default_for_string=True),
-        undefined=jinja2.ChainableUndefined,
         auto_reload=True,
     )
 
@@ -26,5 +25,7 @@ def render(folder: str, name: str, context: dict[str, Any]) -> str:
     try:
         template = environment(folder).get_template(name)
     except jinja2.TemplateNotFound:
-        raise ValueError(f"no template {name!r} in {folder}/ (Q2 extensions name them e.g. index.html.jinja2)") from None
+        raise ValueError(
+            f"no template {name!r} in {folder}/ (Q2 extensions name them e.g. index.html.jinja2)"
+        ) from None
     return template.render(context)

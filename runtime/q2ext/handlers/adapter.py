@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from typing import Any
 
 import tornado.web
 
@@ -33,7 +34,7 @@ class Q2AdapterRequestHandler(Q2BaseRequestHandler):
         """Whether this extension wrote the method (the per-type base classes leave them out)."""
         return inspect.iscoroutinefunction(getattr(self, name, None))
 
-    async def get(self) -> None:
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         """Describe the adapter: its type and each method's request fields and response type."""
         types = self._types()
         methods = [
@@ -48,7 +49,7 @@ class Q2AdapterRequestHandler(Q2BaseRequestHandler):
         ]
         self.write_json({"adapter_type": self.adapter.key, "label": self.adapter.label, "methods": methods})
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         body = self.json_body()
         spec = self.adapter.method(str(body.get("method", "")))
         if spec is None:

@@ -59,7 +59,7 @@ class Q2AuditActionRequestHandler(Q2BaseRequestHandler):
     def subscribed(self, audit_action: str) -> bool:
         return not self.AUDIT_ACTIONS or audit_action in self.AUDIT_ACTIONS
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         try:
             audit = typed.from_json(AuditDetails, self.json_body(), "audit event")
         except ValueError as exc:

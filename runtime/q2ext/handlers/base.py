@@ -75,7 +75,9 @@ class Q2BaseRequestHandler(tornado.web.RequestHandler):
 
     def get_template(self, template_name: str, context: dict[str, Any] | None = None) -> str:
         """Render templates/<template_name> (Jinja, e.g. 'index.html.jinja2') with context, HTML autoescaped."""
-        return templating.render(self.get_template_path(), template_name, {**self.template_context(), **(context or {})})
+        return templating.render(
+            self.get_template_path(), template_name, {**self.template_context(), **(context or {})}
+        )
 
     def template_context(self) -> dict[str, Any]:
         """What every template of this handler sees besides its context (override to add to it)."""

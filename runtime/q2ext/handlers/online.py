@@ -38,7 +38,7 @@ class Q2OnlineRequestHandler(Q2RoutedRequestHandler):
     online_user: OnlineUser | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """The SDK's flag is IS_UNAUTHENTICATED; an UNAUTHENTICATED (this runtime's old spelling) still works, and warns."""
+        """The SDK's flag is IS_UNAUTHENTICATED; this runtime's old spelling UNAUTHENTICATED still works, and warns."""
         super().__init_subclass__(**kwargs)
         if "UNAUTHENTICATED" in cls.__dict__ and "IS_UNAUTHENTICATED" not in cls.__dict__:
             warnings.warn(

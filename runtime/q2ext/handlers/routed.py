@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
+
 import tornado.web
 
 from .base import Q2BaseRequestHandler
@@ -37,10 +39,10 @@ class Q2RoutedRequestHandler(Q2BaseRequestHandler):
     async def authorize(self) -> None:
         """Hook run before any route; raise tornado.web.HTTPError to refuse the request."""
 
-    async def get(self) -> None:
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         await self._route()
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         await self._route()
 
     async def _route(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import html
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .base import Q2BaseRequestHandler
 
@@ -66,10 +66,10 @@ class Q2SSORequestHandler(Q2BaseRequestHandler):
         """Override: build the sign-on answer for this user."""
         raise NotImplementedError("write default() returning a Q2SSOResponse")
 
-    async def get(self) -> None:
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         await self._sign_on()
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         await self._sign_on()
 
     async def _sign_on(self) -> None:

@@ -32,7 +32,7 @@ class FxRateExchangeDealReply:
 
 
 class Q2FxRateAdapter(Q2AdapterRequestHandler):
-    """Write get_fx_quote, book_fx_quote and cancel_fx_quote, each (self, currency_code, amount, group_id) as in Q2's docs."""
+    """Write get_fx_quote, book_fx_quote and cancel_fx_quote: (self, currency_code, amount, group_id), as Q2's docs."""
 
     ADAPTER_TYPE = "fx_rate"
 
