@@ -192,15 +192,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the extension, e.g. AccountDashboard")
     p.set_defaults(func=generate_config)
 
-    p = sub.add_parser("test", help="run the project's tests (arguments go to pytest)")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="e.g. -x -k AllCaps")
+    p = sub.add_parser("test", help="run the project's tests (other arguments go to pytest, e.g. -x -k AllCaps)")
     p.set_defaults(func=test)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `q2` console script; a user mistake is one line, never a traceback."""
-    args = parser().parse_args(argv)
+    top = parser()
+    args, extra = top.parse_known_args(argv)
+    if args.func is test:
+        args.pytest_args = extra  # q2 test -x -k AllCaps: pytest's own options
+    elif extra:
+        top.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         os.chdir(project_root())  # extensions import from the project's root, as under `make`
         sys.path.insert(0, os.getcwd())
