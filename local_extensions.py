@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent
 # library only), without leaving runtime/ or hooks/ on sys.path.
 sys.path[:0] = [str(ROOT / "runtime"), str(ROOT / "hooks")]
 try:
-    from q2ext import naming
+    from q2ext import naming, readme
     from q2ext.kinds import ADAPTER_TYPE, KINDS, UNAUTHENTICATED, find
     from q2ext_bake import TEMPORARY_COPY_MARK
 finally:
@@ -94,6 +94,13 @@ def answers_of(context: Mapping) -> dict[str, str]:
     return {name: context[name] for name in VARIABLES}
 
 
+def kind_readme(answers: Mapping) -> str:
+    """The project README's section on its first extension's kind (q2ext.readme)."""
+    return readme.kind_section(
+        answers["extension_kind"], answers["extension_name"], answers["message_type"], answers["adapter_type"]
+    )
+
+
 def template_root() -> str:
     """This template's folder: the last template folder on sys.path (cookiecutter and cruft both add it)."""
     for entry in reversed(sys.path):
@@ -154,7 +161,8 @@ def sandbox(environment) -> None:
 
 
 class Q2ExtValidation(Extension):
-    """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers, and q2ext_template_root()."""
+    """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers / _kind_readme / _is_message_bus,
+    and q2ext_template_root()."""
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
@@ -164,4 +172,6 @@ class Q2ExtValidation(Extension):
         environment.filters["q2ext_check_name"] = lambda name: _abort_on_error(naming.validate_extension_name, name)
         environment.filters["q2ext_check_answers"] = lambda answers: _abort_on_error(check_answers, answers)
         environment.filters["q2ext_answers"] = answers_of
+        environment.filters["q2ext_kind_readme"] = kind_readme
+        environment.filters["q2ext_is_message_bus"] = lambda answers: find(answers["extension_kind"]).needs_message_type
         environment.globals["q2ext_template_root"] = template_root

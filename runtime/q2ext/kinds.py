@@ -37,7 +37,6 @@ class Kind:
     needs_message_type: bool = False
     html: bool = False  # keeps templates/index.html.jinja2 (rendered with self.get_template)
     summary: str = ""
-    readme: str = ""  # what the generated project's README says about this kind (Markdown)
 
     @property
     def number(self) -> int:
