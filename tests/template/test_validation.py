@@ -9,7 +9,7 @@ import runpy
 import pytest
 
 import local_extensions
-from q2ext import naming, settings
+from q2ext import kinds, naming, settings
 from q2ext.kinds import ADAPTER_TYPES, KINDS, UNAUTHENTICATED
 
 from .conftest import ROOT
@@ -183,3 +183,27 @@ def test_generated_settings_name_every_runtime_setting_with_its_default():
 def test_generated_settings_list_installed_extensions_as_add_extension_expects():
     text = (ROOT / "{{cookiecutter.extension_name}}" / "configuration" / "settings.py").read_text()
     assert "\nINSTALLED_EXTENSIONS = [\n]\n" in text
+
+
+@pytest.mark.parametrize("answer", ["9", "message_bus", "Message Bus", "base", "11", "Base Extension", "bus", "rocket"])
+def test_cookiecutter_make_and_q2_accept_and_refuse_the_same_kind_names(answer):
+    def outcome(check) -> str:
+        try:
+            return f"ok {check(answer)}"
+        except ValueError as exc:
+            return "refused " + str(exc).split(" is not one of ")[1]
+
+    def cookiecutter(value):
+        local_extensions.check_answers({**GOOD, "extension_kind": value})
+        return kinds.find(value).key
+
+    make = naming.validate_kind  # `make extension KIND=` -> q2ext.scaffold
+    q2 = q2cli_kind  # `q2 create_extension -t`
+
+    assert outcome(cookiecutter) == outcome(make) == outcome(q2)
+
+
+def q2cli_kind(value: str) -> str:
+    from q2ext import q2cli
+
+    return q2cli.kinds.find(value, "extension type").key
