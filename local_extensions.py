@@ -101,6 +101,12 @@ def kind_readme(answers: Mapping) -> str:
     )
 
 
+def session_query(answers: Mapping) -> str:
+    """'?q2token=alice' where the first extension is an Online page that asks for a session (the README's example)."""
+    online = find(answers["extension_kind"]).key == "online" and answers["unauthenticated"] != "yes"
+    return "?q2token=alice" if online else ""
+
+
 def template_root() -> str:
     """This template's folder: the last template folder on sys.path (cookiecutter and cruft both add it)."""
     for entry in reversed(sys.path):
@@ -161,7 +167,8 @@ def sandbox(environment) -> None:
 
 
 class Q2ExtValidation(Extension):
-    """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers / _kind_readme / _is_message_bus,
+    """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers / _kind_readme / _is_message_bus /
+    _session_query,
     and q2ext_template_root()."""
 
     def __init__(self, environment) -> None:
@@ -173,5 +180,6 @@ class Q2ExtValidation(Extension):
         environment.filters["q2ext_check_answers"] = lambda answers: _abort_on_error(check_answers, answers)
         environment.filters["q2ext_answers"] = answers_of
         environment.filters["q2ext_kind_readme"] = kind_readme
+        environment.filters["q2ext_session_query"] = session_query
         environment.filters["q2ext_is_message_bus"] = lambda answers: find(answers["extension_kind"]).needs_message_type
         environment.globals["q2ext_template_root"] = template_root

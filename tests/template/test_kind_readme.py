@@ -58,3 +58,10 @@ def test_baked_message_bus_readme_keeps_the_tutorial(bake_cli):
 
     assert "## Your first extension: AllCaps, Message Bus" in text and "`/Lowercase/message/process/sdk`" in text
     assert "## The Message Bus tutorial, on this project" in text
+
+
+def test_online_readme_example_test_carries_a_session(bake_cli):
+    result, out = bake_cli("extension_name=Page", "extension_kind=online")
+    assert result.returncode == 0, result.stderr
+
+    assert 'client.get("/Page?q2token=alice").status == 200' in (out / "Page" / "README.md").read_text()
