@@ -168,8 +168,7 @@ def sandbox(environment) -> None:
 
 class Q2ExtValidation(Extension):
     """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers / _kind_readme / _is_message_bus /
-    _session_query,
-    and q2ext_template_root()."""
+    _session_query, and q2ext_template_root()."""
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
