@@ -9,7 +9,6 @@ SystemExit(1): the CLI, the Python API and pytest-cookies all stop there, with n
 from __future__ import annotations
 
 import atexit
-import contextlib
 import difflib
 import re
 import shutil
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parent
 # library only), without leaving runtime/ or hooks/ on sys.path.
 sys.path[:0] = [str(ROOT / "runtime"), str(ROOT / "hooks")]
 try:
-    from q2ext import naming
+    from q2ext import naming, readme
     from q2ext.kinds import ADAPTER_TYPE, KINDS, UNAUTHENTICATED, find
     from q2ext_bake import TEMPORARY_COPY_MARK
 finally:
@@ -61,15 +60,14 @@ def refuse_keys(keys: list) -> None:
 
 
 def check_choice(variable: str, value: str) -> None:
-    """Refuse a value outside the table's choices, naming them all (and the kind an alias or number means)."""
+    """Refuse a value outside the table's choices, naming them all (a kind may also be given by number or label)."""
     choices = CHOICES[variable]
     if value in choices:
         return
-    hint = _did_you_mean(value, choices)
-    if variable == "extension_kind":
-        with contextlib.suppress(ValueError):  # an alias or menu number: name the kind it means
-            hint = f" (did you mean {find(value).key!r}?)"
-    raise ValueError(f"{variable} {value!r} is not one of {', '.join(choices)}{hint}")
+    if variable == "extension_kind":  # the kinds' one parser: key, menu number or label, as q2 and make take
+        find(value)
+        return
+    raise ValueError(f"{variable} {value!r} is not one of {', '.join(choices)}{_did_you_mean(value, choices)}")
 
 
 def check_answers(answers: Mapping) -> None:
@@ -94,6 +92,19 @@ def _abort_on_error(check, value) -> str:
 def answers_of(context: Mapping) -> dict[str, str]:
     """Just the public answers (what the hooks and .cruft.json need), not cookiecutter's private keys."""
     return {name: context[name] for name in VARIABLES}
+
+
+def kind_readme(answers: Mapping) -> str:
+    """The project README's section on its first extension's kind (q2ext.readme)."""
+    return readme.kind_section(
+        answers["extension_kind"], answers["extension_name"], answers["message_type"], answers["adapter_type"]
+    )
+
+
+def session_query(answers: Mapping) -> str:
+    """'?q2token=alice' where the first extension is an Online page that asks for a session (the README's example)."""
+    online = find(answers["extension_kind"]).key == "online" and answers["unauthenticated"] != "yes"
+    return "?q2token=alice" if online else ""
 
 
 def template_root() -> str:
@@ -156,7 +167,8 @@ def sandbox(environment) -> None:
 
 
 class Q2ExtValidation(Extension):
-    """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers, and q2ext_template_root()."""
+    """Filters q2ext_refuse_keys / _check_name / _check_answers / _answers / _kind_readme / _is_message_bus /
+    _session_query, and q2ext_template_root()."""
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
@@ -166,4 +178,7 @@ class Q2ExtValidation(Extension):
         environment.filters["q2ext_check_name"] = lambda name: _abort_on_error(naming.validate_extension_name, name)
         environment.filters["q2ext_check_answers"] = lambda answers: _abort_on_error(check_answers, answers)
         environment.filters["q2ext_answers"] = answers_of
+        environment.filters["q2ext_kind_readme"] = kind_readme
+        environment.filters["q2ext_session_query"] = session_query
+        environment.filters["q2ext_is_message_bus"] = lambda answers: find(answers["extension_kind"]).needs_message_type
         environment.globals["q2ext_template_root"] = template_root

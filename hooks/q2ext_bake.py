@@ -214,7 +214,9 @@ def next_steps(project: Path, answers: Mapping[str, str], output_dir: Path) -> s
 
     kind = find(answers["extension_kind"])
     where = os.path.relpath(project, output_dir) if output_dir else str(project)
-    about = f" consuming {answers['message_type']} messages" if kind.needs_message_type else ""
+    from q2ext.naming import message_type_of
+
+    about = f" consuming {message_type_of(answers['message_type'])} messages" if kind.needs_message_type else ""
     return "\n".join(
         [
             f"Created {where}/ with the {kind.label} extension {answers['extension_name']}{about}.",
@@ -223,6 +225,10 @@ def next_steps(project: Path, answers: Mapping[str, str], output_dir: Path) -> s
             "    make run     # first run sets up .venv, then serves http://localhost:1980",
             "    make test    # the project's tests",
             "    make help    # every command (make extension NAME=SendToBus KIND=base adds another)",
+            "The Q2 SDK's commands, once make has set up .venv:",
+            "    . .venv/bin/activate    # puts q2 on PATH",
+            "    q2 create_extension SendToBus -t base    # or q2 create_extension SendToBus: the menu",
+            "    q2 run -l DEBUG",
         ]
     )
 

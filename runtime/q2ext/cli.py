@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import keyring, logs, settings as settings_mod
+from . import keyring, kinds, logs, settings as settings_mod
 from .keyring import KeyRingError
 
 log = logging.getLogger("q2ext.cli")
@@ -64,7 +64,8 @@ def cmd_extension(args: argparse.Namespace) -> int:
 
     options = dict(opt.split("=", 1) for opt in args.option or [])
     created = scaffold.add_extension(Path(args.project), args.name, args.kind, message_type=args.type, options=options)
-    print(f"created extension {args.name} ({args.kind}) in {created}/ and added it to INSTALLED_EXTENSIONS")
+    kind = kinds.find(args.kind).key  # the canonical name, whichever name or number was typed
+    print(f"created extension {args.name} ({kind}) in {created}/ and added it to INSTALLED_EXTENSIONS")
     print("`make run` now serves it; `make test` runs its tests.")
     return 0
 

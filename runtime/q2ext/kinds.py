@@ -6,9 +6,12 @@ dependencies installed.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 
 SDK = "q2_sdk.core.http_handlers"
+TEMPLATE_FILE = "templates/index.html.jinja2"  # Q2's name for an extension's page template
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Kind:
     aliases: tuple[str, ...] = ()
     options: tuple[Option, ...] = ()
     needs_message_type: bool = False
-    html: bool = False  # keeps templates/ (server-rendered Tornado templates)
+    html: bool = False  # keeps templates/index.html.jinja2 (rendered with self.get_template)
     summary: str = ""
 
     @property
@@ -42,14 +45,14 @@ class Kind:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every name `make extension KIND=` accepts for it."""
-        return (self.key, str(self.number), *self.aliases)
+        """Every name cookiecutter, `make extension KIND=` and `q2 create_extension -t` accept for it."""
+        return tuple(dict.fromkeys((self.key, str(self.number), _norm(self.label.split("(")[0]), *self.aliases)))
 
     @property
     def files(self) -> tuple[str, ...]:
         """The files scaffolded into <project>/<Name>/ (tests/test_<name>.py stands for tests/test_<name lower>.py)."""
         common = ("__init__.py", "extension.py", "urls.py", "tests/__init__.py", "tests/test_<name>.py")
-        return (*common, "templates/index.html") if self.html else common
+        return (*common, TEMPLATE_FILE) if self.html else common
 
     def option(self, key: str) -> Option:
         for opt in self.options:
@@ -66,6 +69,12 @@ class AdapterMethod:
     request: str
     response: str  # a class name, or "list[ClassName]"
     doc: str
+    params: tuple[str, ...] = ()  # Q2's documented signature: these request fields as arguments, not the request
+
+
+def _fx(name: str, response: str, doc: str) -> AdapterMethod:
+    """An FX Rate method with the docs' signature: (self, currency_code, amount, group_id)."""
+    return AdapterMethod(name, "FxRateQuoteRequest", response, doc, ("currency_code", "amount", "group_id"))
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,8 @@ class AdapterType:
         """The request/response classes its methods use, in first-use order (what extension.py imports)."""
         names: list[str] = []
         for method in self.methods:
-            for name in (method.request, method.response.removeprefix("list[").removesuffix("]")):
+            request = () if method.params else (method.request,)  # a documented signature takes fields, not it
+            for name in (*request, method.response.removeprefix("list[").removesuffix("]")):
                 if name not in names:
                     names.append(name)
         return tuple(names)
@@ -196,14 +206,13 @@ ADAPTER_TYPES: tuple[AdapterType, ...] = (
         "FX Rate",
         "Q2FxRateAdapter",
         (
-            _m(
+            _fx(
                 "get_fx_quote",
-                "FxRateQuoteRequest",
                 "FxRateQuoteReply",
                 "Quote an exchange rate while the user builds an international wire.",
             ),
-            _m("book_fx_quote", "FxRateQuoteRequest", "FxRateExchangeDealReply", "Book the quoted deal."),
-            _m("cancel_fx_quote", "FxRateQuoteRequest", "FxRateExchangeDealReply", "Cancel a booked deal."),
+            _fx("book_fx_quote", "FxRateExchangeDealReply", "Book the quoted deal."),
+            _fx("cancel_fx_quote", "FxRateExchangeDealReply", "Cancel a booked deal."),
         ),
         "Quotes and books foreign exchange for international wires.",
     ),
@@ -279,7 +288,7 @@ KINDS: tuple[Kind, ...] = (
         "Online (default)",
         "Q2OnlineRequestHandler",
         f"{SDK}.online_handler",
-        ("form", "olb"),
+        (),
         (UNAUTHENTICATED,),
         html=True,
         summary="An Online Banking page: a router of default/submit, server-rendered HTML.",
@@ -289,7 +298,7 @@ KINDS: tuple[Kind, ...] = (
         "SSO (Third Party Integration)",
         "Q2SSORequestHandler",
         f"{SDK}.sso_handler",
-        ("third_party",),
+        (),
         html=True,
         summary="Single sign-on into a vendor: default() returns a Q2SSOResponse.",
     ),
@@ -298,7 +307,7 @@ KINDS: tuple[Kind, ...] = (
         "Ardent (API)",
         "Q2ArdentRequestHandler",
         f"{SDK}.ardent_handler",
-        ("api",),
+        (),
         summary="A JSON API for calls from the outside world.",
     ),
     Kind(
@@ -306,7 +315,7 @@ KINDS: tuple[Kind, ...] = (
         "Q2Console (Backoffice)",
         "Q2ConsoleRequestHandler",
         f"{SDK}.q2console_handler",
-        ("console", "backoffice"),
+        (),
         html=True,
         summary="A back-office page in Q2Console.",
     ),
@@ -315,7 +324,7 @@ KINDS: tuple[Kind, ...] = (
         "Central (Legacy Backoffice)",
         "Q2CentralRequestHandler",
         f"{SDK}.central_handler",
-        ("legacy_backoffice",),
+        (),
         html=True,
         summary="A page in Central, the legacy back office: router and templates.",
     ),
@@ -333,7 +342,7 @@ KINDS: tuple[Kind, ...] = (
         "Audit Action",
         "Q2AuditActionRequestHandler",
         f"{SDK}.audit_action_handler",
-        ("audit",),
+        (),
         summary="Acts on Online Banking audit events it subscribes to.",
     ),
     Kind(
@@ -341,7 +350,7 @@ KINDS: tuple[Kind, ...] = (
         "Custom Health Check",
         "CustomHealthCheckHandler",
         "q2_sdk.core.non_http_handlers.custom_health_check_handler",
-        ("health_check", "health"),
+        (),
         summary="async run() returns a health response; GET /status aggregates every check.",
     ),
     Kind(
@@ -349,7 +358,7 @@ KINDS: tuple[Kind, ...] = (
         "Message Bus",
         "Q2MessageBusRequestHandler",
         f"{SDK}.message_bus_handler",
-        ("bus", "messagebus"),
+        (),
         needs_message_type=True,
         summary="Consumes messages of one type pushed onto the bus: async handle(message).",
     ),
@@ -358,7 +367,7 @@ KINDS: tuple[Kind, ...] = (
         "Caliper API Custom Endpoint",
         "Q2CaliperAPICustomHandler",
         f"{SDK}.caliper_api_custom_handler",
-        ("caliper", "custom_endpoint"),
+        (),
         summary="get/post answering the Caliper API's {data, success, errors} envelope.",
     ),
     Kind(
@@ -366,7 +375,7 @@ KINDS: tuple[Kind, ...] = (
         "Base Extension",
         "Q2BaseRequestHandler",
         f"{SDK}.base_handler",
-        ("base_extension", "plain"),
+        (),
         summary="Plain get/post: the extension you shape yourself.",
     ),
 )
@@ -375,17 +384,30 @@ DEFAULT_KIND = KINDS[0].key
 
 
 def _norm(text: str) -> str:
-    return str(text).strip().lower().replace("-", "_").replace(" ", "_")
+    """'Message Bus' / 'message-bus' / ' MESSAGE_BUS ' -> 'message_bus'; '(', ')' and spaces become '_' once."""
+    return re.sub(r"[^a-z0-9]+", "_", str(text).strip().lower()).strip("_")
 
 
-def find(name: str) -> Kind:
-    """The kind for a key, menu number or alias ('message_bus', '9', 'bus'); ValueError names the choices."""
+def did_you_mean(value: str, choices: tuple[str, ...]) -> str:
+    """' (did you mean 'x'?)' for the one choice containing the value ('bus' -> 'message_bus'), else the closest."""
+    wanted = _norm(value)
+    containing = [choice for choice in choices if wanted and wanted in choice]
+    close = containing if len(containing) == 1 else difflib.get_close_matches(wanted, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def find(name: str, variable: str = "extension_kind") -> Kind:
+    """The kind for its key, menu number or label ('message_bus', '9', 'Message Bus'); ValueError lists the kinds.
+
+    The one parser of kind names: cookiecutter's extension_kind, `make extension KIND=` and
+    `q2 create_extension -t` all call it, so they accept and refuse the same answers.
+    """
     wanted = _norm(name)
     for kind in KINDS:
-        if wanted in kind.names:
+        if wanted and wanted in kind.names:
             return kind
-    choices = ", ".join(f"{k.number}={k.key}" for k in KINDS)
-    raise ValueError(f"unknown extension kind {name!r}: use one of {choices}")
+    keys = tuple(kind.key for kind in KINDS)
+    raise ValueError(f"{variable} {str(name)!r} is not one of {', '.join(keys)}{did_you_mean(name, keys)}")
 
 
 def find_adapter_type(name: str) -> AdapterType:
@@ -427,6 +449,7 @@ __all__ = [
     "AdapterType",
     "Kind",
     "Option",
+    "did_you_mean",
     "find",
     "find_adapter_type",
     "resolve_options",

@@ -11,7 +11,7 @@ import re
 import sys
 import unicodedata
 
-from .kinds import KINDS, find
+from .kinds import find
 
 MAX_NAME_LENGTH = 64
 MAX_MESSAGE_TYPE_LENGTH = 100
@@ -74,20 +74,24 @@ def validate_extension_name(name: str) -> str:
     return name
 
 
+def message_type_of(answer: str) -> str:
+    """The type an answer names, as the seed shows it: first letter upper case, the rest as typed.
+
+    The seed answers `lowercase` and gets MESSAGE_TYPE = 'Lowercase' and /Lowercase/message/process/sdk.
+    """
+    return answer[:1].upper() + answer[1:]
+
+
 def validate_message_type(message_type: str) -> str:
-    """Return the type if it can name a topic and a URL segment; ValueError says what is wrong and the fix."""
+    """The type (first letter upper-cased) if it can name a topic and a URL segment; ValueError says the fix."""
     hint = "name the type of messages this handler consumes, e.g. 'Lowercase'"
     _check_word("message_type", message_type, MAX_MESSAGE_TYPE_LENGTH, hint)
-    return message_type
+    return message_type_of(message_type)
 
 
-def validate_kind(kind: str) -> str:
-    """Return the kind's key for a key, menu number or alias ('message_bus', '9', 'bus'); ValueError lists them."""
-    try:
-        return find(kind).key
-    except ValueError:
-        choices = ", ".join(f"{k.number}={k.key}" for k in KINDS)
-        raise ValueError(f"extension kind {kind!r} is not one of {choices}") from None
+def validate_kind(kind: str, variable: str = "extension_kind") -> str:
+    """The kind's key for its key, menu number or label ('message_bus', '9', 'Message Bus'); ValueError lists them."""
+    return find(kind, variable).key
 
 
-__all__ = ["validate_extension_name", "validate_kind", "validate_message_type"]
+__all__ = ["message_type_of", "validate_extension_name", "validate_kind", "validate_message_type"]

@@ -5,6 +5,7 @@ Everything is rendered in memory first, so a refused name, kind or option writes
 
 from __future__ import annotations
 
+import ast
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,34 @@ def installed(settings_text: str) -> tuple[list[str], int, int]:
     return [n for n in names if n and not n.startswith("#")], start, end
 
 
+def message_types(project_dir: Path, names: list[str]) -> dict[str, str]:
+    """The MESSAGE_TYPE each installed extension's handler consumes, read from its extension.py (not imported)."""
+    consumed: dict[str, str] = {}
+    for extension in names:
+        source = project_dir / extension / "extension.py"
+        try:
+            tree = ast.parse(source.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            continue  # a missing or broken extension is the server's to report, with its own line
+        for node in ast.walk(tree):
+            assigns_type = isinstance(node, ast.Assign) and any(
+                getattr(t, "id", "") == "MESSAGE_TYPE" for t in node.targets
+            )
+            if assigns_type and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                consumed.setdefault(node.value.value, extension)
+    return consumed
+
+
+def refuse_consumed(project_dir: Path, names: list[str], message_type: str) -> None:
+    """ValueError if an installed extension already consumes this type (or one differing only in case)."""
+    for existing, extension in message_types(project_dir, names).items():
+        if existing.casefold() == message_type.casefold():
+            raise ValueError(
+                f"{extension} already consumes {existing!r} messages: one type has one handler, so "
+                f"a second one would never receive anything (add your logic to {extension}/extension.py instead)"
+            )
+
+
 def register(settings_text: str, name: str) -> str:
     """settings.py with `    "name",` added as the last entry of INSTALLED_EXTENSIONS."""
     names, start, end = installed(settings_text)
@@ -93,11 +122,11 @@ def plan(
     from . import naming
 
     naming.validate_extension_name(name)
-    found = kinds.find(naming.validate_kind(kind))
+    found = kinds.find(kind)
     if found.needs_message_type:
         if not message_type:
             raise ValueError(f"a {found.label} extension needs a message type: add TYPE=Lowercase (for example)")
-        naming.validate_message_type(message_type)
+        message_type = naming.validate_message_type(message_type)
     answers = kinds.resolve_options(found, options)
     project_dir = Path(project_dir)
     settings_path = project_dir / SETTINGS_FILE
@@ -105,7 +134,10 @@ def plan(
         raise ValueError(f"{project_dir} has no {SETTINGS_FILE}: run this from the project's root folder")
     if (project_dir / name).exists():
         raise ValueError(f"{project_dir / name} already exists: pick another NAME or remove that folder first")
-    settings_text = register(settings_path.read_text(encoding="utf-8"), name)
+    settings_text = settings_path.read_text(encoding="utf-8")
+    if found.needs_message_type:
+        refuse_consumed(project_dir, installed(settings_text)[0], message_type)
+    settings_text = register(settings_text, name)
     files = render_files(name, found, message_type if found.needs_message_type else None, answers)
     return Plan(name, found, files, settings_text)
 

@@ -11,7 +11,7 @@ import signal
 import tornado.httpserver
 import tornado.web
 
-from . import __version__, bus_lane, services as services_mod
+from . import __version__, bus_lane, services as services_mod, startup
 from .handlers.base import Q2BaseRequestHandler
 from .services import Services
 
@@ -61,6 +61,7 @@ def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None 
         (r"/metrics/?", MetricsHandler),
         *load_routes(names),
     ]
+    startup.check(routes)  # one handler per message type; required configurations present
     return bus_lane.Application(
         routes,
         q2ext_services=services,

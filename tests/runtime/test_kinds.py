@@ -47,8 +47,8 @@ def test_number_nine_picks_message_bus():
     assert kinds.find("9").key == "message_bus"
 
 
-@pytest.mark.parametrize("name", ["message_bus", "Message-Bus", " bus ", "9"])
-def test_message_bus_is_found_by_key_alias_or_number(name):
+@pytest.mark.parametrize("name", ["message_bus", "Message-Bus", " MESSAGE BUS ", "9"])
+def test_message_bus_is_found_by_key_label_or_number(name):
     assert kinds.find(name).key == "message_bus"
 
 
@@ -58,8 +58,23 @@ def test_every_name_of_a_kind_belongs_to_that_kind_only():
 
 
 def test_unknown_kind_error_lists_the_choices():
-    with pytest.raises(ValueError, match=r"unknown extension kind 'rocket'.*9=message_bus"):
+    with pytest.raises(ValueError, match=r"extension_kind 'rocket' is not one of online, sso, .*, base$"):
         kinds.find("rocket")
+
+
+def test_bus_is_refused_with_a_did_you_mean():
+    with pytest.raises(ValueError, match=r"extension_kind 'bus' is not one of .*base \(did you mean 'message_bus'\?\)"):
+        kinds.find("bus")
+
+
+@pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda k: k.key)
+def test_each_kind_is_found_by_its_key_number_and_label(kind):
+    assert {kinds.find(n).key for n in (kind.key, str(kind.number), kind.label.split("(")[0])} == {kind.key}
+
+
+def test_names_are_the_key_the_number_and_the_label_words():
+    assert kinds.find("base").names == ("base", "11", "base_extension")
+    assert kinds.find("sso").names == ("sso", "2")
 
 
 @pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda k: k.key)
@@ -72,7 +87,7 @@ def test_only_message_bus_needs_a_message_type():
 
 
 def test_html_kinds_keep_templates_and_the_others_do_not():
-    html = [k.key for k in kinds.KINDS if "templates/index.html" in k.files]
+    html = [k.key for k in kinds.KINDS if "templates/index.html.jinja2" in k.files]
     assert html == ["online", "sso", "q2console", "central"]
 
 

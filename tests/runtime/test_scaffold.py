@@ -54,6 +54,30 @@ def test_message_bus_extension_is_the_seeds_word_for_word(project):
     assert (package / "urls.py").read_text() == SEED_URLS
 
 
+def test_the_seeds_answer_lowercase_gives_the_seeds_lowercase_type_and_route(project):
+    package = scaffold.add_extension(project, "AllCaps", "message_bus", message_type="lowercase")
+
+    assert (package / "extension.py").read_text() == SEED_EXTENSION
+    assert (package / "urls.py").read_text() == SEED_URLS
+
+
+def test_only_the_first_letter_of_the_type_is_upper_cased(project):
+    package = scaffold.add_extension(project, "Orders", "message_bus", message_type="orderPlaced")
+
+    assert "MESSAGE_TYPE = 'OrderPlaced'" in (package / "extension.py").read_text()
+
+
+@pytest.mark.parametrize("second", ["lowercase", "Lowercase", "LOWERCASE"])
+def test_a_second_consumer_of_a_type_is_refused_and_nothing_written(project, second):
+    scaffold.add_extension(project, "AllCaps", "message_bus", message_type="Lowercase")
+    before = snapshot(project)
+
+    with pytest.raises(ValueError, match=r"^AllCaps already consumes 'Lowercase' messages: one type has one handler"):
+        scaffold.add_extension(project, "Shouting", "message_bus", message_type=second)
+
+    assert snapshot(project) == before
+
+
 def test_extension_is_registered_as_the_last_installed_one(project):
     scaffold.add_extension(project, "AllCaps", "9", message_type="Lowercase")
     scaffold.add_extension(project, "SendToBus", "base")
@@ -68,7 +92,7 @@ def test_html_kind_gets_templates_and_a_test_named_after_it(project):
     assert sorted(str(p.relative_to(package)) for p in package.rglob("*") if p.is_file()) == [
         "__init__.py",
         "extension.py",
-        "templates/index.html",
+        "templates/index.html.jinja2",
         "tests/__init__.py",
         "tests/test_accountdashboard.py",
         "urls.py",
@@ -84,7 +108,7 @@ def test_base_extension_has_no_templates_folder(project):
 def test_unauthenticated_option_sets_the_class_attribute(project):
     package = scaffold.add_extension(project, "RateSheet", "online", options={"unauthenticated": "yes"})
 
-    assert "UNAUTHENTICATED = True" in (package / "extension.py").read_text()
+    assert "IS_UNAUTHENTICATED = True" in (package / "extension.py").read_text()
 
 
 def test_adapter_type_option_generates_its_methods(project):
@@ -92,9 +116,10 @@ def test_adapter_type_option_generates_its_methods(project):
 
     source = (package / "extension.py").read_text()
     for signature in (
-        "async def get_fx_quote(self, request: FxRateQuoteRequest) -> FxRateQuoteReply:",
-        "async def book_fx_quote(self, request: FxRateQuoteRequest) -> FxRateExchangeDealReply:",
-        "async def cancel_fx_quote(self, request: FxRateQuoteRequest) -> FxRateExchangeDealReply:",
+        # Q2's FX Rates tutorial, word for word
+        "async def get_fx_quote(self, currency_code, amount, group_id) -> FxRateQuoteReply:",
+        "async def book_fx_quote(self, currency_code, amount, group_id) -> FxRateExchangeDealReply:",
+        "async def cancel_fx_quote(self, currency_code, amount, group_id) -> FxRateExchangeDealReply:",
     ):
         assert signature in source
 
@@ -104,6 +129,7 @@ def test_adapter_type_option_generates_its_methods(project):
     [
         ("9Lives", "base", None, None, "must start with a letter"),
         ("AllCaps", "rocket", None, None, "is not one of"),
+        ("AllCaps", "bus", None, None, "did you mean .message_bus."),
         ("AllCaps", "message_bus", None, None, "needs a message type"),
         ("AllCaps", "message_bus", "lower case", None, "message_type 'lower case'"),
         ("AllCaps", "base", None, {"adapter_type": "fx_rate"}, "does not apply"),

@@ -51,8 +51,15 @@ def test_invalid_kind_lists_the_choices_instead_of_a_traceback(bake_cli):
     assert line.startswith("error: extension_kind 'foo' is not one of online, sso, ardent, q2console, central")
 
 
-def test_kind_given_as_menu_number_names_the_key_to_use(bake_cli):
-    assert "(did you mean 'message_bus'?)" in refused(bake_cli, "extension_name=AllCaps", "extension_kind=9")
+def test_kind_given_as_menu_number_is_taken_as_make_and_q2_take_it(bake_cli):
+    result, out = bake_cli("extension_name=AllCaps", "extension_kind=9", "message_type=lowercase")
+
+    assert result.returncode == 0, result.stderr
+    assert "MESSAGE_TYPE = 'Lowercase'" in (out / "AllCaps" / "AllCaps" / "extension.py").read_text()
+
+
+def test_bus_as_a_kind_is_refused_with_the_kind_it_probably_means(bake_cli):
+    assert "(did you mean 'message_bus'?)" in refused(bake_cli, "extension_name=AllCaps", "extension_kind=bus")
 
 
 def test_invalid_adapter_type_lists_the_choices(bake_cli):

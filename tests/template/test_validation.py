@@ -9,7 +9,7 @@ import runpy
 import pytest
 
 import local_extensions
-from q2ext import naming, settings
+from q2ext import kinds, naming, settings
 from q2ext.kinds import ADAPTER_TYPES, KINDS, UNAUTHENTICATED
 
 from .conftest import ROOT
@@ -76,9 +76,12 @@ def test_empty_and_overlong_names_are_refused():
     assert "use at most 64" in refusal(naming.validate_extension_name, "A" * 65)
 
 
-@pytest.mark.parametrize("message_type", ["Lowercase", "lowercase", "Order_Created2"])
-def test_message_types_of_letters_digits_and_underscores_are_accepted(message_type):
-    assert naming.validate_message_type(message_type) == message_type
+@pytest.mark.parametrize(
+    ("message_type", "consumed"),
+    [("Lowercase", "Lowercase"), ("lowercase", "Lowercase"), ("order_Created2", "Order_Created2")],
+)
+def test_message_types_of_letters_digits_and_underscores_are_accepted_first_letter_upper(message_type, consumed):
+    assert naming.validate_message_type(message_type) == consumed
 
 
 @pytest.mark.parametrize("message_type", ["low case", "9lives", "_x", "a.b", "a/b", "a'b", "", "x" * 101])
@@ -86,13 +89,17 @@ def test_other_message_types_are_refused(message_type):
     refusal(naming.validate_message_type, message_type)
 
 
-def test_kind_accepts_key_menu_number_and_alias():
-    assert [naming.validate_kind(k) for k in ("message_bus", "9", "bus")] == ["message_bus"] * 3
+def test_kind_accepts_key_menu_number_and_label():
+    assert [naming.validate_kind(k) for k in ("message_bus", "9", "Message Bus")] == ["message_bus"] * 3
 
 
-def test_unknown_kind_lists_every_kind_with_its_number():
+def test_unknown_kind_lists_every_kind():
     message = refusal(naming.validate_kind, "foo")
-    assert all(f"{kind.number}={kind.key}" in message for kind in KINDS)
+    assert message == f"extension_kind 'foo' is not one of {', '.join(kind.key for kind in KINDS)}"
+
+
+def test_cookiecutter_takes_a_kind_by_its_menu_number_as_make_and_q2_do():
+    local_extensions.check_answers({**GOOD, "extension_kind": "9"})
 
 
 def test_cookiecutter_kind_choices_are_the_tables_in_order():
@@ -144,7 +151,7 @@ def test_a_private_variable_set_on_the_command_line_is_refused():
     assert "'__check_name' is private to the template" in refusal(local_extensions.refuse_keys, ["__check_name"])
 
 
-def test_kind_outside_the_choices_lists_them_and_names_the_kind_an_alias_means():
+def test_bus_is_refused_with_the_kind_it_probably_means():
     message = refusal(local_extensions.check_answers, {**GOOD, "extension_kind": "bus"})
     assert "online, sso, ardent" in message and "(did you mean 'message_bus'?)" in message
 
@@ -176,3 +183,27 @@ def test_generated_settings_name_every_runtime_setting_with_its_default():
 def test_generated_settings_list_installed_extensions_as_add_extension_expects():
     text = (ROOT / "{{cookiecutter.extension_name}}" / "configuration" / "settings.py").read_text()
     assert "\nINSTALLED_EXTENSIONS = [\n]\n" in text
+
+
+@pytest.mark.parametrize("answer", ["9", "message_bus", "Message Bus", "base", "11", "Base Extension", "bus", "rocket"])
+def test_cookiecutter_make_and_q2_accept_and_refuse_the_same_kind_names(answer):
+    def outcome(check) -> str:
+        try:
+            return f"ok {check(answer)}"
+        except ValueError as exc:
+            return "refused " + str(exc).split(" is not one of ")[1]
+
+    def cookiecutter(value):
+        local_extensions.check_answers({**GOOD, "extension_kind": value})
+        return kinds.find(value).key
+
+    make = naming.validate_kind  # `make extension KIND=` -> q2ext.scaffold
+    q2 = q2cli_kind  # `q2 create_extension -t`
+
+    assert outcome(cookiecutter) == outcome(make) == outcome(q2)
+
+
+def q2cli_kind(value: str) -> str:
+    from q2ext import q2cli
+
+    return q2cli.kinds.find(value, "extension type").key

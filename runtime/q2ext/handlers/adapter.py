@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from typing import Any
 
 import tornado.web
 
@@ -33,7 +34,7 @@ class Q2AdapterRequestHandler(Q2BaseRequestHandler):
         """Whether this extension wrote the method (the per-type base classes leave them out)."""
         return inspect.iscoroutinefunction(getattr(self, name, None))
 
-    async def get(self) -> None:
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         """Describe the adapter: its type and each method's request fields and response type."""
         types = self._types()
         methods = [
@@ -48,7 +49,7 @@ class Q2AdapterRequestHandler(Q2BaseRequestHandler):
         ]
         self.write_json({"adapter_type": self.adapter.key, "label": self.adapter.label, "methods": methods})
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         body = self.json_body()
         spec = self.adapter.method(str(body.get("method", "")))
         if spec is None:
@@ -60,5 +61,7 @@ class Q2AdapterRequestHandler(Q2BaseRequestHandler):
             request = typed.from_json(getattr(self._types(), spec.request), body.get("request", {}))
         except ValueError as exc:
             raise tornado.web.HTTPError(400, reason=str(exc)) from None
-        reply = await getattr(self, spec.name)(request)
+        method = getattr(self, spec.name)
+        # Q2's documented signature for some types (FX Rate: currency_code, amount, group_id), else the request.
+        reply = await (method(*(getattr(request, p) for p in spec.params)) if spec.params else method(request))
         self.write_json({"method": spec.name, "response": typed.to_json(reply)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import tornado.web
@@ -13,20 +13,32 @@ from .base import Q2BaseRequestHandler
 
 @dataclass(frozen=True)
 class AuditDetails:
-    """One audit event as HQ sends it (the fields of Q2_Audit that extensions use)."""
+    """One audit event, with the fields of Q2's AuditDetails (q2_sdk.hq.models.audit_details), on self.audit_details.
+
+    HQ posts it; locally a test or `curl` POSTs it as JSON. audit_id and audit_action are required, the rest
+    default as HQ leaves them unset (-1 ids, empty strings). details is the event's detail document (an lxml
+    element in Q2's SDK; here the JSON value as sent).
+    """
 
     audit_id: int
-    audit_action: str
+    audit_action: str  # Q2_AuditAction.ShortName
+    audit_uuid: str = ""
+    start_date_time: str = ""
+    workstation: str = ""
+    ui_source_id: int = 1  # 1 = OLB, 3 = Backoffice, 8 = Q2API
     session_id: str = ""
-    user_id: int = -1
+    action_id: int = -1  # Q2_AuditAction.ID
+    details: Any = None
+    error_return_code: str | None = "0"
+    client_address: str = ""
+    hq_id: str = ""
+    transaction_id: int = -1
     customer_id: int = -1
+    user_id: int = -1
     user_logon_id: int = -1
     host_account_id: int = -1
-    transaction_id: int = -1
-    ui_source_id: int = 1
-    start_date_time: str = ""
-    error_return_code: str = "0"
-    details: dict[str, Any] = field(default_factory=dict)
+    end_date_time: int | None = None
+    zone_id: int = -1
 
 
 class Q2AuditActionRequestHandler(Q2BaseRequestHandler):
@@ -47,7 +59,7 @@ class Q2AuditActionRequestHandler(Q2BaseRequestHandler):
     def subscribed(self, audit_action: str) -> bool:
         return not self.AUDIT_ACTIONS or audit_action in self.AUDIT_ACTIONS
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         try:
             audit = typed.from_json(AuditDetails, self.json_body(), "audit event")
         except ValueError as exc:

@@ -13,7 +13,7 @@ import tornado
 import tornado.web
 from tornado import httputil
 
-from .. import settings as settings_mod
+from .. import configurations, settings as settings_mod, templating
 from ..settings import Settings
 
 _SERVER = f"TornadoServer/{tornado.version}"
@@ -30,7 +30,14 @@ def http_date(now: float | None = None) -> str:
 
 
 class Q2BaseRequestHandler(tornado.web.RequestHandler):
-    """A Tornado handler with what every extension kind needs; get()/post() are yours to write."""
+    """A Tornado handler with what every extension kind needs; get()/post() are yours to write.
+
+    REQUIRED_CONFIGURATIONS / OPTIONAL_CONFIGURATIONS ({name: default}, as on Q2's base handler page) are read
+    from configuration/<Extension>.py into self.config; a missing required one stops the server at start.
+    """
+
+    REQUIRED_CONFIGURATIONS: dict[str, Any] = {}  # noqa: RUF012 - Q2's spelling: a plain dict on the class
+    OPTIONAL_CONFIGURATIONS: dict[str, Any] = {}  # noqa: RUF012
 
     def clear(self) -> None:
         """Tornado's clear() (same headers, same defaults), with the Date header cached per second."""
@@ -65,6 +72,24 @@ class Q2BaseRequestHandler(tornado.web.RequestHandler):
         module = sys.modules.get(type(self).__module__)
         base = Path(module.__file__).parent if module and getattr(module, "__file__", None) else Path.cwd()
         return str(base / "templates")
+
+    def get_template(self, template_name: str, context: dict[str, Any] | None = None) -> str:
+        """Render templates/<template_name> (Jinja, e.g. 'index.html.jinja2') with context, HTML autoescaped."""
+        return templating.render(
+            self.get_template_path(), template_name, {**self.template_context(), **(context or {})}
+        )
+
+    def template_context(self) -> dict[str, Any]:
+        """What every template of this handler sees besides its context (override to add to it)."""
+        return {"request": self.request}
+
+    @property
+    def config(self) -> configurations.Configuration:
+        """REQUIRED_CONFIGURATIONS and OPTIONAL_CONFIGURATIONS values from configuration/<Extension>.py."""
+        cached = getattr(self, "_q2_config", None)
+        if cached is None:
+            cached = self._q2_config = configurations.load(self.extension_name, type(self))
+        return cached
 
     def write_json(self, payload: Any, status: int = 200) -> None:
         """Answer with a JSON body and status."""

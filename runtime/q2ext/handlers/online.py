@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import urllib.parse
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import tornado.web
 
@@ -22,18 +24,29 @@ class OnlineUser:
 class Q2OnlineRequestHandler(Q2RoutedRequestHandler):
     """An Online Banking extension: routes default/submit, renders templates/, and knows the session user.
 
-    Sessions. With UNAUTHENTICATED = False (the default) every request must carry a session token named
+    Sessions. With IS_UNAUTHENTICATED = False (the default) every request must carry a session token named
     `q2token` (request header, cookie, or query/form argument). authenticate(token) turns it into an
     OnlineUser, available as self.online_user; no token or a refused one answers 401 and no route runs.
     The default authenticate() accepts any non-empty token in DEBUG and uses it as the login name
     (open /MyExtension?q2token=alice at `make run`); out of DEBUG it accepts none, so a real deployment
-    overrides authenticate() to verify tokens with its identity provider. With UNAUTHENTICATED = True no
+    overrides authenticate() to verify tokens with its identity provider. With IS_UNAUTHENTICATED = True no
     token is asked for and self.online_user is None (public pages such as enrollment or a rate sheet).
     """
 
-    UNAUTHENTICATED: bool = False
+    IS_UNAUTHENTICATED: bool = False
 
     online_user: OnlineUser | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """The SDK's flag is IS_UNAUTHENTICATED; this runtime's old spelling UNAUTHENTICATED still works, and warns."""
+        super().__init_subclass__(**kwargs)
+        if "UNAUTHENTICATED" in cls.__dict__ and "IS_UNAUTHENTICATED" not in cls.__dict__:
+            warnings.warn(
+                f"{cls.__qualname__}.UNAUTHENTICATED is the old spelling: write IS_UNAUTHENTICATED, as Q2's SDK does",
+                FutureWarning,
+                stacklevel=2,
+            )
+            cls.IS_UNAUTHENTICATED = bool(cls.__dict__["UNAUTHENTICATED"])
 
     async def authenticate(self, token: str) -> OnlineUser | None:
         """The user a session token belongs to, or None to refuse it. Override out of DEBUG."""
@@ -41,13 +54,11 @@ class Q2OnlineRequestHandler(Q2RoutedRequestHandler):
             return OnlineUser(login_name=token)
         return None
 
-    def get_template_namespace(self) -> dict:
+    def template_context(self) -> dict[str, Any]:
         """Templates also see online_user and session_query ('?q2token=...' keeps a DEBUG session in forms)."""
-        namespace = super().get_template_namespace()
         token = self.get_argument(TOKEN_NAME, "")
-        namespace["online_user"] = self.online_user
-        namespace["session_query"] = "?" + urllib.parse.urlencode({TOKEN_NAME: token}) if token else ""
-        return namespace
+        session_query = "?" + urllib.parse.urlencode({TOKEN_NAME: token}) if token else ""
+        return {**super().template_context(), "online_user": self.online_user, "session_query": session_query}
 
     def session_token(self) -> str:
         """The q2token of this request: header, then cookie, then argument."""
@@ -57,7 +68,7 @@ class Q2OnlineRequestHandler(Q2RoutedRequestHandler):
 
     async def authorize(self) -> None:
         """Refuse the request with 401 unless the extension is unauthenticated or the session is valid."""
-        if self.UNAUTHENTICATED:
+        if self.IS_UNAUTHENTICATED:
             return
         token = self.session_token()
         user = await self.authenticate(token) if token else None

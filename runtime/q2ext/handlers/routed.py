@@ -24,7 +24,7 @@ class Q2RoutedRequestHandler(Q2BaseRequestHandler):
 
     async def default(self) -> str:
         """The page shown when no routing_key is given."""
-        return self.get_template("index.html")
+        return self.get_template("index.html.jinja2", {})
 
     @property
     def routing_key(self) -> str:
@@ -36,17 +36,13 @@ class Q2RoutedRequestHandler(Q2BaseRequestHandler):
         """The submitted form (or query) arguments, one value each."""
         return {name: self.get_argument(name) for name in self.request.arguments if name != self.ROUTING_ARGUMENT}
 
-    def get_template(self, name: str, context: dict[str, Any] | None = None) -> str:
-        """Render a Tornado template from this extension's templates/ folder (autoescaped)."""
-        return self.render_string(name, **(context or {})).decode()
-
     async def authorize(self) -> None:
         """Hook run before any route; raise tornado.web.HTTPError to refuse the request."""
 
-    async def get(self) -> None:
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         await self._route()
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         await self._route()
 
     async def _route(self) -> None:

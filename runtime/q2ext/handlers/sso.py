@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import html
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .base import Q2BaseRequestHandler
@@ -17,12 +18,34 @@ class ResponseType(enum.Enum):
 
 
 @dataclass
+class UserLevelConfig:
+    """One user-level value for the vendor (Q2 keeps it in Q2_ThirdPartyData; here it is only logged)."""
+
+    key: str
+    value: str
+
+
+@dataclass
+class UserLevelConfigList:
+    """The user-level values of one vendor."""
+
+    vendor_id: int
+    configs: list[UserLevelConfig] = field(default_factory=list)
+
+
+@dataclass
 class Q2SSOResponse:
-    """What default() returns: HTML to show, or the URL to send the user to."""
+    """What default() returns, with the signature of Q2's docs (q2_sdk.hq.models.sso_response.Q2SSOResponse).
+
+    response is the HTML to show or the URL to send the user to; success=False marks a failed sign-on
+    (Q2 logs it in HQ; here it is logged) and end_user_error_message is what the user then sees.
+    """
 
     response_type: ResponseType
     response: str
-    user_level_config_list: Any = None
+    success: bool = True
+    end_user_error_message: str = ""
+    user_level_config_list: UserLevelConfigList | None = None
 
 
 class Q2SSORequestHandler(Q2BaseRequestHandler):
@@ -43,14 +66,10 @@ class Q2SSORequestHandler(Q2BaseRequestHandler):
         """Override: build the sign-on answer for this user."""
         raise NotImplementedError("write default() returning a Q2SSOResponse")
 
-    def get_template(self, name: str, context: dict[str, Any] | None = None) -> str:
-        """Render a Tornado template from this extension's templates/ folder (autoescaped)."""
-        return self.render_string(name, **(context or {})).decode()
-
-    async def get(self) -> None:
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         await self._sign_on()
 
-    async def post(self) -> None:
+    async def post(self, *args: Any, **kwargs: Any) -> None:
         await self._sign_on()
 
     async def _sign_on(self) -> None:
@@ -58,6 +77,12 @@ class Q2SSORequestHandler(Q2BaseRequestHandler):
         if not isinstance(answer, Q2SSOResponse):
             raise TypeError(f"default() must return a Q2SSOResponse, not {type(answer).__name__}")
         self.set_header("q2-render-in-new-window", "true" if self.RENDER_IN_NEW_WINDOW else "false")
+        if not answer.success:
+            self.logger.warning("sign-on failed: %s", answer.end_user_error_message or "(no message for the user)")
+            self.set_header("Content-Type", "text/html; charset=UTF-8")
+            shown = answer.end_user_error_message or "Sign-on failed: please try again later."
+            self.finish(f"<p>{html.escape(shown)}</p>")
+            return
         if answer.response_type is ResponseType.REDIRECT:
             self.redirect(answer.response)
             return

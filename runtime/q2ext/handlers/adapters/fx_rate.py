@@ -13,7 +13,6 @@ class FxRateQuoteRequest:
     currency_code: str
     amount: Decimal
     group_id: int = 0
-    quote_id: str = ""  # book_fx_quote / cancel_fx_quote: the quote to act on
 
 
 @dataclass
@@ -33,13 +32,13 @@ class FxRateExchangeDealReply:
 
 
 class Q2FxRateAdapter(Q2AdapterRequestHandler):
-    """Write get_fx_quote, book_fx_quote and cancel_fx_quote."""
+    """Write get_fx_quote, book_fx_quote and cancel_fx_quote: (self, currency_code, amount, group_id), as Q2's docs."""
 
     ADAPTER_TYPE = "fx_rate"
 
 
 EXAMPLE_REQUESTS = {
     "get_fx_quote": {"currency_code": "EUR", "amount": "100.00", "group_id": 1},
-    "book_fx_quote": {"currency_code": "EUR", "amount": "100.00", "group_id": 1, "quote_id": "Q-EUR-100.00"},
-    "cancel_fx_quote": {"currency_code": "EUR", "amount": "100.00", "group_id": 1, "quote_id": "Q-EUR-100.00"},
+    "book_fx_quote": {"currency_code": "EUR", "amount": "100.00", "group_id": 1},
+    "cancel_fx_quote": {"currency_code": "EUR", "amount": "100.00", "group_id": 1},
 }

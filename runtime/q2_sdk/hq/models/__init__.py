@@ -1,0 +1,1 @@
+"""Models under the paths Q2's docs import them from."""
