@@ -86,9 +86,12 @@ def test_context_file_is_rewritten_only_for_a_cookiecutter_command_line(tmp_path
 
 
 def test_parent_argv_reads_a_process_command_line():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "q2ext-marker"])
+    # The child says it is running before the test reads it: right after Popen it may not have exec'd yet.
+    code = "import sys, time; print('up', flush=True); time.sleep(60)"
+    child = subprocess.Popen([sys.executable, "-c", code, "q2ext-marker"], stdout=subprocess.PIPE, text=True)
     try:
-        assert bake.parent_argv(child.pid)[-2:] == ["import time; time.sleep(30)", "q2ext-marker"]
+        assert child.stdout.readline() == "up\n"
+        assert bake.parent_argv(child.pid)[-2:] == [code, "q2ext-marker"]
     finally:
         child.kill()
         child.wait()

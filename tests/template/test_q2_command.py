@@ -26,6 +26,8 @@ from q2ext.kinds import KINDS
 
 from .conftest import clean_env
 
+pytestmark = pytest.mark.slow  # builds the project's own .venv from PyPI
+
 PROMPT = "q2-test$ "
 SEED_EXTENSION_LINES = ("class AllCapsHandler(Q2MessageBusRequestHandler):", "    MESSAGE_TYPE = 'Lowercase'")
 
