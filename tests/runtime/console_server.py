@@ -28,13 +28,13 @@ class ShouterHandler(Q2MessageBusRequestHandler):
             raise RuntimeError("asked to fail: " + message.text)
         self.logger.info("Message: %s", message.text.upper())
 '''
-URLS = '''\
+URLS = """\
 from tornado.web import url
 
 from .extension import ShouterHandler
 
 URL_PATTERNS = [url(r"/Lowercase/message/process/sdk", ShouterHandler)]
-'''
+"""
 
 
 def free_port() -> int:
