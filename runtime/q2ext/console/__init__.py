@@ -11,9 +11,15 @@ PATH = "/_q2ext/console"
 log = logging.getLogger("q2ext.console")
 
 
+def enabled(services: Services) -> bool:
+    """In DEBUG, unless CONSOLE_EVENTS is 0; never out of DEBUG."""
+    return services.settings.DEBUG and services.settings.CONSOLE_EVENTS > 0
+
+
 def routes(services: Services) -> list:
     """The console's routes in DEBUG (recording starts); none out of DEBUG, where the hub stays off."""
-    if not services.settings.DEBUG:
+    if not enabled(services):
+        events.hub.disable()
         return []
     from .web import handlers
 
@@ -22,6 +28,6 @@ def routes(services: Services) -> list:
 
 
 def announce(services: Services, port: int) -> None:
-    """The console's URL on the start-up screen, in DEBUG."""
-    if services.settings.DEBUG:
+    """The console's URL on the start-up screen, when it is served."""
+    if enabled(services):
         log.info("bus console: http://%s:%d%s/ (DEBUG only)", services.settings.HOST, port, PATH)
