@@ -17,7 +17,9 @@ import statistics
 import sys
 import tempfile
 import threading
+import timeit
 from pathlib import Path
+from types import SimpleNamespace
 
 import http_cases
 from project import bake
@@ -61,9 +63,28 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         project = bake(work / "baked")
         ctx = http_cases.Context(project, work, args.quick)
-        result = measure(ctx, project.ring(), args.rounds)
+        result = {**in_process_costs(), **measure(ctx, project.ring(), args.rounds)}
     print(json.dumps(result))
     return 0
+
+
+def in_process_costs(count: int = 100_000) -> dict:
+    """What one event costs where it happens (a delivery's hook) and where a watched console reads it (JSON)."""
+    from tornado.httputil import HTTPHeaders
+
+    from q2ext import envelope, events
+    from q2ext.console.web import summary
+
+    headers = HTTPHeaders({"Content-Type": "application/octet-stream", "q2msg-id": "0" * 32})
+    handler = SimpleNamespace(request=SimpleNamespace(headers=headers, body=b"x" * 100), MESSAGE_TYPE="Lowercase")
+    message = envelope.Message("hello world", "Lowercase", "0" * 32, 0, "0", headers={"q2msg-id": "0" * 32})
+    events.hub.enable(1000)
+    hook = timeit.timeit(lambda: events.delivered(handler, message, 0.001), number=count) / count
+    batch = list(events.hub.ring)[:100]
+    stream = timeit.timeit(lambda: json.dumps([summary(e) for e in batch]), number=count // 100) / count
+    events.hub.disable()
+    off = timeit.timeit(lambda: events.delivered(handler, message, 0.001), number=count) / count
+    return {"hook_us": round(hook * 1e6, 2), "hook_off_us": round(off * 1e6, 2), "stream_us": round(stream * 1e6, 2)}
 
 
 def measure(ctx: http_cases.Context, ring, rounds: int) -> dict:
@@ -74,8 +95,9 @@ def measure(ctx: http_cases.Context, ring, rounds: int) -> dict:
     cpu: dict[str, list[float]] = {"off": [], "on": [], "watched": []}
     seen = 0
     try:
+        slices = [("off", off, off_port), ("on", on, on_port), ("watched", on, on_port)]
         for n in range(rounds):
-            for name, server, port in (("off", off, off_port), ("on", on, on_port), ("watched", on, on_port)):
+            for name, server, port in slices[n % 3 :] + slices[: n % 3]:  # each goes first in a third of the rounds
                 posts, warm = http_cases.single_slice(ctx, ring, f"r{n}{name}")
                 reader = StreamReader(port) if name == "watched" else None
                 if reader:
