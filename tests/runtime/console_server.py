@@ -11,19 +11,32 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from .conftest import make_project
 
 START_DEADLINE_S = 60.0
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 EXTENSION = '''\
 """Handles Lowercase messages; raises when asked to, so the console has a traceback to show."""
 
-from q2ext.handlers.message_bus import Q2MessageBusRequestHandler
+from q2ext.handlers.message_bus import DeadLetter, Q2MessageBusRequestHandler
 
 
 class ShouterHandler(Q2MessageBusRequestHandler):
     MESSAGE_TYPE = "Lowercase"
 
     async def handle(self, message):
+        if message.text.startswith("dead letter"):
+            raise DeadLetter("asked for a dead letter")
         if message.text.startswith("please fail"):
             raise RuntimeError("asked to fail: " + message.text)
         self.logger.info("Message: %s", message.text.upper())
@@ -35,6 +48,13 @@ from .extension import ShouterHandler
 
 URL_PATTERNS = [url(r"/Lowercase/message/process/sdk", ShouterHandler)]
 """
+
+
+def launch_chromium(playwright):
+    """Debian's headless Chromium under Playwright (nothing downloaded); fails with the fix when it is missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (as root; .ci/run does it when missing)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
 def free_port() -> int:
@@ -85,12 +105,18 @@ class Served:
             self.process.wait(10)
 
 
-def serve(project: Path, *env_pairs: tuple[str, str]) -> Served:
-    """Start the project's server on a free port and wait (up to a minute) until it printed its start-up lines."""
-    port = free_port()
-    log = project.parent / f"server-{port}.log"
+def project_env(*env_pairs: tuple[str, str]) -> dict[str, str]:
+    """This environment without Q2EXT_* and pytest's variables, plus these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("Q2EXT_", "PYTEST_"))}
     env.update(dict(env_pairs))
+    return env
+
+
+def serve(project: Path, *env_pairs: tuple[str, str], port: int | None = None) -> Served:
+    """Start the project's server on a free port and wait (up to a minute) until it printed its start-up lines."""
+    port = port or free_port()
+    log = project.parent / f"server-{port}.log"
+    env = project_env(*env_pairs)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "q2ext", "run", "--port", str(port)],

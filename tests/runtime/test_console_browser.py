@@ -16,17 +16,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from q2ext import delivery, envelope, keyring
 
-from .console_server import Served, console_project, serve
+from .console_server import Served, console_project, launch_chromium, serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 60_000  # generous: the machine may be busy; each wait ends as soon as the row is there
 BUS_PATH = "/Lowercase/message/process/sdk"
 
@@ -41,10 +32,8 @@ def served(tmp_path_factory) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def page(served: Served) -> Iterator[Page]:
     """The console, opened once in headless Chromium; the tests act on it as a developer would."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (as root; .ci/run does it when missing)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
         tab = browser.new_page(viewport={"width": 1280, "height": 640})
         tab.set_default_timeout(WAIT_MS)
         tab.goto(served.url + "/_q2ext/console/")
