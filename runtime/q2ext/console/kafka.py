@@ -38,7 +38,7 @@ async def relay_counters(base_url: str) -> dict[str, Any]:
             session.get(url) as resp,
         ):
             text = await resp.text()
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:  # asyncio's is not the builtin on 3.10
         return {
             "url": url,
             "up": False,

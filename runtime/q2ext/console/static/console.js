@@ -289,7 +289,7 @@
     $("pause").addEventListener("click", () => {
       paused = !paused;
       $("pause").classList.toggle("active", paused);
-      $("pause").textContent = "Pause";
+      $("pause").textContent = paused ? "Resume" : "Pause";
       if (!paused && held.length) { const batch = held; held = []; addEvents(batch); }
     });
     $("clear").addEventListener("click", () => { rows.replaceChildren(); $("empty").hidden = false; closeDetail(); });
