@@ -6,6 +6,7 @@ import http.client
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -59,6 +60,31 @@ def test_console_push_refuses_a_form_post_from_another_page(debug_server):
     conn.request("POST", CONSOLE + "api/push", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert conn.getresponse().status == 415
     conn.close()
+
+
+def first_stream_batch(port: int, last_event_id: str) -> list[dict]:
+    """The first batch of events the live stream sends to a page that last saw this event id."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", CONSOLE + "api/stream", headers={"Last-Event-ID": last_event_id})
+        resp = conn.getresponse()
+        deadline = time.monotonic() + 60  # the stream sends a keep-alive line every 15 s while it has nothing
+        while not (line := resp.fp.readline()).startswith(b"data: "):
+            assert line, "the stream ended before any event"
+            assert time.monotonic() < deadline, "no event within 60 s"
+        return json.loads(line[6:])
+    finally:
+        conn.close()
+
+
+def test_a_page_from_before_a_restart_gets_the_whole_ring(debug_server):
+    conn = http.client.HTTPConnection("127.0.0.1", debug_server.port, timeout=60)
+    body = json.dumps({"type": "Lowercase", "text": "after the restart"})
+    conn.request("POST", CONSOLE + "api/push", body=body, headers={"Content-Type": "application/json"})
+    pushed = json.loads(conn.getresponse().read())["id"]
+    conn.close()
+    batch = first_stream_batch(debug_server.port, "999999999")  # an id this run of the server never reached
+    assert pushed in {event["id"] for event in batch}
 
 
 def _batches(ring, count: int, per_batch: int, text: str):

@@ -91,6 +91,9 @@ class StreamHandler(ConsoleHandler):
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-store")
         last = _int(self.request.headers.get("Last-Event-ID") or self.get_query_argument("after", "0"))
+        ring = events.hub.ring
+        if last > (ring[-1].seq if ring else 0):  # the page saw an earlier run of this server: start over
+            last = 0
         flag = events.hub.subscribe()
         self._flag = flag
         try:
