@@ -81,14 +81,15 @@ def test_kafka_panel_shows_the_dead_letter_and_the_relay_counters(kafka_console)
 def test_replay_button_puts_one_dead_letter_back_on_its_topic(kafka_console):
     url, _ = kafka_console
     msg_id = api(url, "push", {"type": "Lowercase", "text": "dead letter to replay"})["id"]
-    wait_for(lambda: dead_letters_of(url, msg_id), "the dead letter")
+    (letter,) = wait_for(lambda: dead_letters_of(url, msg_id), "the dead letter")
+    where = f"{letter['topic']}:{letter['partition']}@{letter['offset']}"
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.set_default_timeout(DEADLINE_S * 1000)
             page.goto(url + "/_q2ext/console/")
-            button = page.locator(f'#kafka-dlq tr[data-id="{msg_id}"] button.replay')
+            button = page.locator(f'#kafka-dlq tr[data-where="{where}"] button.replay')
             button.click()
             expect(button).to_have_text("replayed")
         finally:

@@ -234,12 +234,16 @@
     $("kafka-dlq").tBodies[0].replaceChildren(...(data.dead_letters || []).map(dlqRow));
   }
 
+  const replayed = new Set();  // topic:partition@offset of the dead letters replayed from this page
+
   function dlqRow(row) {
     if (row.error) return el("tr", null, el("td", { colspan: 6 }, row.error));
-    const button = el("button", { type: "button", class: "replay" }, "Replay");
-    button.addEventListener("click", () => replay(row, button));
-    return el("tr", { "data-id": row.id },
-      el("td", { class: "id", title: `${row.topic}:${row.partition}@${row.offset}` }, row.id),
+    const where = `${row.topic}:${row.partition}@${row.offset}`;
+    const button = el("button", { type: "button", class: "replay" }, replayed.has(where) ? "replayed" : "Replay");
+    button.disabled = replayed.has(where);
+    button.addEventListener("click", () => replay(row, button, where));
+    return el("tr", { "data-id": row.id, "data-where": where },
+      el("td", { class: "id", title: where }, row.id),
       el("td", null, row.type),
       el("td", null, el("span", { class: `status s${String(row.status)[0]}` }, row.status), " ", row.reason),
       el("td", { class: "num" }, row.attempts),
@@ -247,7 +251,7 @@
       el("td", null, button));
   }
 
-  async function replay(row, button) {
+  async function replay(row, button, where) {
     button.disabled = true;
     button.textContent = "replaying…";
     const answer = await fetch(`${API}/replay`, {
@@ -256,6 +260,7 @@
       body: JSON.stringify({ topic: row.topic, partition: row.partition, offset: row.offset }),
     });
     const body = await answer.json();
+    if (answer.ok) replayed.add(where);
     button.textContent = answer.ok ? "replayed" : (body.error || "failed");
   }
 
