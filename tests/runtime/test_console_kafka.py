@@ -74,8 +74,12 @@ def test_kafka_panel_shows_the_dead_letter_and_the_relay_counters(kafka_console)
     msg_id = api(url, "push", {"type": "Lowercase", "text": "dead letter for the panel"})["id"]
     (letter,) = wait_for(lambda: dead_letters_of(url, msg_id), "the dead letter")
     assert (letter["status"], letter["reason"]) == ("422", "dead letter requested: asked for a dead letter")
-    counters = wait_for(lambda: api(url, "kafka")["relay"].get("topics", {}).get(TOPIC), "the relay's counters")
-    assert counters["dead_lettered"] >= 1 and counters["lag"] == 0
+
+    def settled() -> dict | None:
+        counters = api(url, "kafka")["relay"].get("topics", {}).get(TOPIC)
+        return counters if counters and counters["dead_lettered"] >= 1 and counters["lag"] == 0 else None
+
+    wait_for(settled, "the relay's counters showing the dead letter and no lag on " + TOPIC)
 
 
 def test_replay_button_puts_one_dead_letter_back_on_its_topic(kafka_console):
