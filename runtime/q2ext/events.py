@@ -12,13 +12,14 @@ import itertools
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+from .batch import CONTENT_TYPE as BATCH_TYPE
 
 TEXT_LIMIT = 2000  # characters of a message's text kept per event (the ring stays small with 1 MB messages)
 TRACE_LIMIT = 8000  # characters of a traceback kept
 DEFAULT_SIZE = 1000
-BATCH_TYPE = "application/vnd.q2ext.batch"  # batch.CONTENT_TYPE without its version
 
 
 class Event(NamedTuple):
@@ -93,10 +94,7 @@ class Hub:
 
     def find(self, seq: int) -> Event | None:
         """The event with this seq, if the ring still holds it."""
-        return next((e for e in self._newest_first() if e.seq == seq), None)
-
-    def _newest_first(self) -> Iterator[Event]:
-        return reversed(self.ring)
+        return next((e for e in reversed(self.ring) if e.seq == seq), None)
 
 
 hub = Hub()
