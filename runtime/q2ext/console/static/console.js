@@ -119,10 +119,11 @@
       $("pause").textContent = `Resume (${held.length})`;
       return;
     }
+    for (const ev of batch) counts[ev.kind] = (counts[ev.kind] || 0) + 1;
+    const shown = batch.length > ringSize ? batch.slice(-ringSize) : batch;  // older ones would be dropped at once
     const fragment = document.createDocumentFragment();
-    for (let i = batch.length - 1; i >= 0; i--) {  // newest first
-      const ev = batch[i];
-      counts[ev.kind] = (counts[ev.kind] || 0) + 1;
+    for (let i = shown.length - 1; i >= 0; i--) {  // newest first
+      const ev = shown[i];
       if (ev.type && !types.has(ev.type)) addTypeOption(ev.type);
       const tr = rowFor(ev);
       if (loaded) tr.classList.add("fresh");
