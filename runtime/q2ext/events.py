@@ -1,8 +1,8 @@
 """What happened on the bus in this process, kept in a ring for the DEBUG console (nothing out of DEBUG).
 
-The message path calls push()/delivered()/refused()/raised() with one line each. A call appends one tuple to a
-bounded deque and, only if a console is subscribed, sets its wake-up flag: no JSON, no copy, no queue per
-subscriber. The console formats entries when it reads them. A call never raises into the message path.
+The message path calls push()/delivered()/duplicate()/refused()/raised() with one line each. A call appends
+one tuple to a bounded deque and, only if a console is subscribed, sets its wake-up flag: no JSON, no copy, no
+queue per subscriber. The console formats entries when it reads them. A call never raises into the message path.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Event(NamedTuple):
 
     seq: int
     at: float
-    kind: str  # push | delivery | refusal | exception
+    kind: str  # push | delivery | duplicate | refusal | exception
     type: str
     id: str
     status: int | None = None
@@ -127,6 +127,20 @@ def delivered(handler: Any, message: Any, seconds: float) -> None:
         hub.publish(
             Event(hub.next_seq(), time.time(), "delivery", message.type, message.id, 200, type(handler).__name__,
                   seconds, message.attempt, _body_size(handler), headers=message.headers, text=_short(message.text))
+        )  # fmt: skip
+    except Exception:  # noqa: BLE001 - the console never breaks a delivery
+        hub.dropped += 1
+
+
+def duplicate(handler: Any, message: Any) -> None:
+    """A delivery of a message handled already (a replay, or a redelivery): acknowledged, not handled again."""
+    if not hub.enabled:
+        return
+    try:
+        hub.publish(
+            Event(hub.next_seq(), time.time(), "duplicate", message.type, message.id, 200, type(handler).__name__,
+                  None, message.attempt, _body_size(handler), "already handled: acknowledged, not handled again",
+                  headers=message.headers, text=_short(message.text))
         )  # fmt: skip
     except Exception:  # noqa: BLE001 - the console never breaks a delivery
         hub.dropped += 1

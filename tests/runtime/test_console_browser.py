@@ -101,6 +101,20 @@ def test_forged_post_shows_a_refusal_row_with_its_reason(page: Page, served: Ser
     expect(refusal).to_contain_text("delivery signature mismatch")
 
 
+def test_replayed_post_shows_a_duplicate_row(page: Page, served: Served):
+    ring = keyring.read_file(served.project / ".q2ext" / "keyring.dev.json")
+    sealed = envelope.seal("sent twice", "Lowercase", ring.active)
+    headers = delivery.sign(sealed.headers, ring.delivery)
+    for _ in range(2):  # the same captured POST, again
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+        conn.request("POST", BUS_PATH, body=sealed.body, headers=headers)
+        assert conn.getresponse().status == 200
+        conn.close()
+    duplicate = row(page, "duplicate", sealed.headers["q2msg-id"])
+    expect(duplicate).to_contain_text("already handled")
+    expect(row(page, "delivery", sealed.headers["q2msg-id"])).to_have_count(1)
+
+
 def test_exception_in_handle_shows_its_traceback(page: Page):
     assert "answered 500" in push_with_form(page, "please fail")  # the form says why the push failed
     failed = page.locator('#rows tr[data-kind="exception"]').filter(has_text="asked to fail").first

@@ -155,6 +155,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         services = self.services
         if claim is Claim.DONE:
             self.logger.info("message %s already handled: acknowledged, not handled again", message.id)
+            events.duplicate(self, message)  # the DEBUG console's duplicate row
             services.metrics.counter("q2ext_duplicates_total", "Redeliveries acknowledged").inc(type=message.type)
             return 200, {"status": 200, "id": message.id, "duplicate": True}
         if claim is Claim.BUSY:

@@ -15,7 +15,9 @@
 
   // ------------------------------------------------------------------ formatting
 
-  const KIND_LABEL = { push: "push", delivery: "delivered", refusal: "refused", exception: "raised" };
+  const KIND_LABEL = {
+    push: "push", delivery: "delivered", duplicate: "duplicate", refusal: "refused", exception: "raised",
+  };
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -64,7 +66,7 @@
   }
 
   function statusGroup(ev) {
-    if (ev.kind === "push") return "push";
+    if (ev.kind === "push" || ev.kind === "duplicate") return ev.kind;
     if (ev.status >= 500) return "failed";
     if (ev.status >= 400) return "refused";
     return "ok";
@@ -74,6 +76,7 @@
 
   function detailsCell(ev) {
     if (ev.kind === "refusal" || ev.kind === "exception") return el("span", null, ev.reason || "");
+    if (ev.kind === "duplicate") return el("span", { class: "muted" }, ev.reason || "");
     const parts = [];
     if (ev.preview !== null && ev.preview !== undefined) parts.push(el("span", null, ev.preview));
     if (ev.key) parts.push(el("span", { class: "muted" }, `  key ${ev.key}`));
