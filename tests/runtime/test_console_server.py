@@ -126,3 +126,17 @@ def test_100k_events_leave_rss_within_10_mb(debug_server):
     assert _deliver_all(debug_server.port, _batches(ring, 200, 500, text)) == 100_000
     grown_kb = debug_server.rss_kb() - start_kb
     assert grown_kb < 10 * MB, f"RSS grew by {grown_kb} kB over 100,000 events"
+
+
+def test_a_baked_project_vendors_the_console_and_its_readme_screenshot(template, tmp_path):
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(f'cookiecutters_dir: "{tmp_path / "clones"}"\nreplay_dir: "{tmp_path / "replay"}"\n')
+    answers = ["extension_name=AllCaps", "extension_kind=message_bus", "message_type=Lowercase"]
+    args = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "--config-file", str(config)]
+    baked = subprocess.run([*args, "-o", str(tmp_path), *answers], capture_output=True, text=True, timeout=300)
+    assert baked.returncode == 0, baked.stderr
+    project = tmp_path / "AllCaps"
+    for name in ("console.html", "console.js", "console.css"):
+        assert (project / "q2ext" / "console" / "static" / name).stat().st_size > 1000, name
+    assert (project / "docs" / "console.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](docs/console.png)" in (project / "README.md").read_text()
