@@ -6,7 +6,7 @@ import logging
 
 import aiohttp
 
-from . import delivery, envelope
+from . import delivery, envelope, events
 from .envelope import Sealed
 from .services import Services, current, git_rev
 
@@ -35,6 +35,7 @@ async def push(logger: logging.Logger, text: str, message_type: str, key: str | 
     """Put one message on the bus; returns its id once the bus accepted it, raises PushError if not."""
     services = current()
     sealed = seal_for(services, text, message_type)
+    events.push(sealed, text, message_type, key, logger)  # the DEBUG console's push row
     await services.get_bus().send(logger, sealed, envelope.check_type(message_type), key)
     services.metrics.counter("q2ext_pushed_total", "Messages pushed onto the bus").inc(type=message_type)
     return sealed.headers["q2msg-id"]

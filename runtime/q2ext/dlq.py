@@ -108,3 +108,47 @@ async def _move(consumer, producer, main: str, tps: list) -> int:
             break
     log.info("replayed %d dead letter(s) onto %s", moved, main)
     return moved
+
+
+async def replay_one(
+    bootstrap: str, dead_topic: str, partition: int, offset: int, client_options: dict[str, Any] | None = None
+) -> str | None:
+    """Put one dead letter back on its topic, as replay() does (the console's button); its id, or None if absent."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from .kafka_bus import client_options as options_for, producer_for
+
+    tp = TopicPartition(dead_topic, partition)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        **options_for(client_options, AIOKafkaConsumer),
+    )
+    producer = producer_for(bootstrap, client_options, 30.0)
+    await consumer.start()
+    try:
+        await producer.start()
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        for _ in range(10):
+            for record in (await consumer.getmany(tp, timeout_ms=1000, max_records=1)).get(tp, []):
+                if record.offset != offset:
+                    return None
+                main = dead_topic.removesuffix(SUFFIX)
+                await producer.send_and_wait(
+                    main, record.value, key=record.key, headers=original_headers(record.headers)
+                )
+                log.info(
+                    "replayed dead letter %s (%s:%d@%d) onto %s",
+                    message_id(record),
+                    dead_topic,
+                    partition,
+                    offset,
+                    main,
+                )
+                return message_id(record)
+        return None
+    finally:
+        await producer.stop()
+        await consumer.stop()

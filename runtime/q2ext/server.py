@@ -12,6 +12,7 @@ import tornado.httpserver
 import tornado.web
 
 from . import __version__, bus_lane, services as services_mod, startup
+from .console import announce as announce_console, routes as console_routes
 from .handlers.base import Q2BaseRequestHandler
 from .services import Services
 
@@ -60,6 +61,7 @@ def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None 
         (r"/health/?", HealthHandler),
         (r"/metrics/?", MetricsHandler),
         *load_routes(names),
+        *console_routes(services),  # /_q2ext/console, in DEBUG only
     ]
     startup.check(routes)  # one handler per message type; required configurations present
     return bus_lane.Application(
@@ -101,6 +103,7 @@ def announce(services: Services, port: int) -> None:
         ", ".join(sorted(services.ring.keys)),
         services.ring.active_id,
     )
+    announce_console(services, port)
     if services.ring.dev:
         log.warning("*" * 78)
         log.warning(

@@ -36,6 +36,8 @@ class Settings:
     PUSH_TIMEOUT_SECONDS: float = 10.0
     HOST: str = "localhost"
     INSTALLED_EXTENSIONS: tuple[str, ...] = ()
+    CONSOLE_EVENTS: int = 1000  # the DEBUG bus console keeps this many recent events in memory
+    CONSOLE_RELAY_URL: str = "http://127.0.0.1:1981"  # where the console reads the relay's /metrics (Kafka bus)
 
     @property
     def bus_mode(self) -> str:

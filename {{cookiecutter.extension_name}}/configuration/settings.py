@@ -47,6 +47,11 @@ SEEN_IDS_MAX = 1_000_000
 # How long push() waits for the bus (seconds).
 PUSH_TIMEOUT_SECONDS = 10.0
 
+# The DEBUG bus console (http://localhost:1980/_q2ext/console/): how many recent events it keeps in memory
+# (0 turns it off), and where it reads the relay's /metrics when the bus is Kafka.
+CONSOLE_EVENTS = 1000
+CONSOLE_RELAY_URL = "http://127.0.0.1:1981"
+
 # The extensions `make run` serves, one per line; `make extension NAME=... KIND=...` adds to this list.
 INSTALLED_EXTENSIONS = [
 ]

@@ -7,7 +7,7 @@ import time
 
 from tornado import httputil
 
-from .. import batch, delivery, envelope
+from .. import batch, delivery, envelope, events
 from ..dedup import Claim
 from ..envelope import EnvelopeError, Message, TooLarge
 from ..metrics import Registry
@@ -58,6 +58,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
 
     def _refused(self, status: int, reason: str, msg_id: str = "-") -> tuple[int, dict]:
         self.logger.warning("refused message %s: %s (%d)", msg_id[:64], reason, status)
+        events.refused(self, status, reason, msg_id)  # the DEBUG console's refusal row
         self.services.metrics.counter("q2ext_refused_total", "Deliveries refused").inc(
             type=self.MESSAGE_TYPE, status=str(status)
         )
@@ -154,6 +155,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         services = self.services
         if claim is Claim.DONE:
             self.logger.info("message %s already handled: acknowledged, not handled again", message.id)
+            events.duplicate(self, message)  # the DEBUG console's duplicate row
             services.metrics.counter("q2ext_duplicates_total", "Redeliveries acknowledged").inc(type=message.type)
             return 200, {"status": 200, "id": message.id, "duplicate": True}
         if claim is Claim.BUSY:
@@ -173,10 +175,12 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             return status, {**payload, "retry_after": exc.after_seconds}
         except Exception:
             services.seen.release(message.id)
+            events.raised(self, message)  # the DEBUG console's traceback row
             self.logger.exception("handle() raised for message %s; answering 500 so the bus retries", message.id)
             services.metrics.counter("q2ext_handle_errors_total", "handle() calls that raised").inc(type=message.type)
             return 500, {"status": 500, "error": "handle() raised; the bus will retry", "id": message.id}
         services.seen.done(message.id)
+        events.delivered(self, message, time.perf_counter() - started)  # the DEBUG console's delivery row
         metrics = services.metrics
         handled, timed = metrics.bound(("handled", message.type), _success_series, metrics, message.type)
         handled()
