@@ -63,12 +63,13 @@ def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
         seen, where = MemorySeenIds(max_ids=settings.SEEN_IDS_MAX, window_s=window), "memory (this process only)"
     else:
         # Cover every id a handler could still accept (the maximum message age); a crashed process's
-        # claim is taken over only once any capture of that delivery has gone stale.
+        # claims free up when their leases end (lease.py), a live one renews them while handle() runs.
         seen = SqliteSeenIds(
             settings.SEEN_IDS_FILE,
             max_ids=settings.SEEN_IDS_MAX,
             window_s=max(settings.MAX_MESSAGE_AGE_SECONDS, settings.DELIVERY_TOLERANCE_SECONDS),
-            claim_timeout_s=settings.DELIVERY_TOLERANCE_SECONDS + 60,
+            lease_s=settings.SEEN_IDS_LEASE_SECONDS,
+            renew_s=settings.SEEN_IDS_LEASE_SECONDS * 0.3,
         )
         where = f"{settings.SEEN_IDS_FILE} (shared by this project's handler processes)"
     log.debug("seen message ids kept in %s: window %ds, at most %d ids", where, seen.window_s, seen.max_ids)
