@@ -57,11 +57,11 @@ def test_dead_letter_raised_in_handle_sends_the_message_to_the_dlq_with_its_reas
 
 def test_an_exhausted_retry_budget_dead_letters_and_the_next_message_is_delivered(broker, ring, handler, relays):
     push_all(broker.bootstrap, ring, handler.type, ["fail99:always", "next"], [b"same", b"same"])
-    relays(broker.bootstrap, routes(handler), "--max-attempts", "3")
+    relays(broker.bootstrap, routes(handler), "--retry-for", "1")
     wait_for(lambda: [m.text for m in handler.services.handled] == ["next"], "the next message")
     [letter] = dlq_headers(broker.bootstrap, handler.type)
-    assert (letter["q2msg-dlq-status"], letter["q2msg-dlq-attempts"]) == ("500", "3")
-    assert handler.texts().count("fail99:always") == 3
+    assert letter["q2msg-dlq-status"] == "500"
+    assert int(letter["q2msg-dlq-attempts"]) == handler.texts().count("fail99:always") >= 2
 
 
 def test_replay_dlq_puts_dead_letters_back_and_they_are_delivered(broker, ring, handler, relays, tmp_path):
