@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from . import keyring as keyring_mod, settings as settings_mod
 from .dedup import MemorySeenIds, SqliteSeenIds
-from .keyring import KeyRing
+from .keyring import KeyRing, RingReloader
 from .metrics import Registry
 from .settings import Settings
 
@@ -38,6 +38,7 @@ class Services:
     metrics: Registry = field(default_factory=Registry)
     bus: object | None = None
     handled: list | None = None  # set by q2ext.testing to record handled messages
+    reloader: RingReloader | None = None  # re-reads the ring file on an unknown key id; None: 401 at once
 
     def get_bus(self):
         """The configured bus, created on first use (loopback in DEBUG, Kafka otherwise)."""
@@ -79,8 +80,11 @@ def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
 def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:
     """Services for this process from the settings; refuses to run out of DEBUG without a real ring."""
     settings = settings or settings_mod.get()
-    ring = ring or keyring_mod.load_for(settings)
-    return Services(settings=settings, ring=ring, seen=make_seen(settings))
+    reloader = None
+    if ring is None:
+        ring = keyring_mod.load_for(settings)
+        reloader = RingReloader.for_ring(ring, settings)
+    return Services(settings=settings, ring=ring, seen=make_seen(settings), reloader=reloader)
 
 
 _current: Services | None = None

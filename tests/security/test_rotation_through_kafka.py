@@ -51,3 +51,41 @@ def test_rotating_keys_mid_stream_loses_no_message_and_a_retired_key_is_dead_let
     assert (headers["q2msg-id"], headers["q2msg-dlq-status"]) == (late, "401")
     assert "unknown key '1'" in headers["q2msg-dlq-reason"]
     assert sorted(handler.handled_ids()) == sorted(expected)
+
+
+@pytest.fixture
+def ring_file(tmp_path, stream):
+    """The handler's ring as a file it reloads (as `make run` does), holding the ring it started with."""
+    _broker, handler, ring = stream
+    path = tmp_path / "keyring.json"
+    keyring.write_file(ring, path)
+    handler.services.reloader = keyring.RingReloader(path, grace_s=600)
+    return path
+
+
+def no_dead_letters(broker) -> bool:
+    return not read_topic(broker.bootstrap, "sdk-generic.Rotating.dlq")
+
+
+def test_make_rotate_key_under_a_running_handler_loses_no_message(stream, ring_file):
+    broker, handler, ring = stream
+    rotated = keyring.rotate(ring)
+    keyring.write_file(rotated, ring_file)  # `make rotate-key` while the handler runs, no restart
+    [msg_id] = push_all(broker.bootstrap, rotated, "Rotating", ["sealed with key 2"])
+    wait_for(lambda: handler.handled_ids() == [msg_id], "the message sealed with the new key to be handled")
+    assert no_dead_letters(broker)
+
+
+def test_a_key_the_pusher_has_before_the_handlers_ring_file_does_is_delivered_once_the_file_has_it(stream, ring_file):
+    broker, handler, ring = stream
+    rotated = keyring.rotate(ring)
+    [msg_id] = push_all(broker.bootstrap, rotated, "Rotating", ["sealed with key 2, which the handler lacks"])
+    wait_for(lambda: refused(handler, "503"), "the handler to answer key 2 as not known yet (503)")
+    keyring.write_file(rotated, ring_file)  # the ring reaches this host a little later
+    wait_for(lambda: handler.handled_ids() == [msg_id], "the message to be handled once the file has key 2")
+    assert no_dead_letters(broker)
+
+
+def refused(handler, status: str) -> float:
+    """How many deliveries the handler refused with this status."""
+    return handler.services.metrics.counter("q2ext_refused_total", "").get(type=handler.type, status=status)
