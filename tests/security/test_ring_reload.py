@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from q2ext import keyring
+from q2ext import envelope, keyring
 from q2ext.keyring import RingReloader
 
 
@@ -79,3 +79,40 @@ def test_a_ring_from_the_environment_has_no_file_to_reload_but_keeps_its_grace(t
     ring = keyring.parse(keyring.new().to_json(), "environment variable Q2EXT_KEYRING")
     reloader = RingReloader.for_ring(ring, Settings(UNKNOWN_KEY_GRACE_SECONDS=600))
     assert reloader.path is None and reloader.refresh() is None and reloader.in_grace()
+
+
+@pytest.fixture
+def graced(start, ring, clock):
+    """A running handler whose ring came from nowhere it can reload, in its grace period on the test's clock."""
+    running = start(ring)
+    running.services.reloader = RingReloader(None, grace_s=600, clock=clock)
+    return running
+
+
+def test_an_unknown_key_in_its_grace_period_is_answered_503_with_retry_after(graced, ring):
+    sealed = envelope.seal("sealed with key 2", "Lowercase", keyring.rotate(ring).active)
+    status, answer = graced.deliver(sealed)
+    assert (status, answer["retry_after"]) == (503, 5)
+    assert answer["error"].startswith("unknown key '2'")
+    assert graced.services.handled == []
+
+
+def test_an_unknown_key_past_its_grace_period_is_answered_401(graced, ring, clock):
+    clock.now += 600
+    status, answer = graced.deliver(envelope.seal("sealed with key 2", "Lowercase", keyring.rotate(ring).active))
+    assert (status, answer["error"]) == (401, "unknown key '2'")
+
+
+def test_a_retired_key_is_answered_401_even_in_the_grace_period(graced, ring):
+    graced.services.ring = keyring.retire(keyring.rotate(ring), "1")
+    status, answer = graced.deliver(envelope.seal("sealed with key 1", "Lowercase", ring.active))
+    assert (status, answer["error"]) == (401, "unknown key '1'")
+
+
+def test_a_server_built_from_settings_reloads_its_ring_file(ring_file, tmp_path):
+    from q2ext import services
+    from q2ext.settings import Settings
+
+    cfg = Settings(DEBUG=False, KEYRING_FILE=str(ring_file), SEEN_IDS_FILE=":memory:")
+    built = services.build(cfg)
+    assert (built.reloader.path, built.reloader.grace_s) == (ring_file, 600)
