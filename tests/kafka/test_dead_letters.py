@@ -32,15 +32,15 @@ def replay_dlq(bootstrap: str, message_type: str, workdir) -> subprocess.Complet
 def test_a_permanent_4xx_goes_to_the_dead_letter_topic_saying_why_when_and_after_how_many(
     broker, ring, handler, relays
 ):
-    stranger = keyring.new(first_id="99")  # a key the handler does not have: 401, which is permanent
-    [msg_id] = push_all(broker.bootstrap, stranger, handler.type, ["sealed with an unknown key"])
+    forger = keyring.new()  # key id 1 as the handler's, another secret: 401 hmac mismatch, which is permanent
+    [msg_id] = push_all(broker.bootstrap, forger, handler.type, ["sealed with a forged key 1"])
     push_all(broker.bootstrap, ring, handler.type, ["fine"])
     relays(broker.bootstrap, routes(handler))
     wait_for(lambda: dlq_headers(broker.bootstrap, handler.type), "a dead letter")
     [letter] = dlq_headers(broker.bootstrap, handler.type)
     assert letter["q2msg-id"] == msg_id
     assert letter["q2msg-dlq-status"] == "401"
-    assert "unknown key '99'" in letter["q2msg-dlq-reason"]
+    assert "hmac mismatch for key 1" in letter["q2msg-dlq-reason"]
     assert letter["q2msg-dlq-attempts"] == "1"
     assert letter["q2msg-dlq-topic"] == f"sdk-generic.{handler.type}"
     assert letter["q2msg-dlq-at"].isdigit() and letter["q2msg-dlq-offset"].isdigit()
