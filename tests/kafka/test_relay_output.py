@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 from kafka_helpers import broker_mod, push_all, wait_for
 
-from q2ext.relay import describe, quiet_kafka_logs
+from q2ext.relay import describe
 
 RETRIED = re.compile(r"relay: 0 delivered .*, lag (\d+), in flight \d+, retried (\d+),")
 
@@ -22,12 +21,12 @@ def test_the_relay_prints_no_aiokafka_info_lines_unless_log_is_debug(broker, rin
     assert [line for line in lines if " aiokafka" in line and " INFO " in line] == []
 
 
-def test_aiokafka_keeps_its_info_lines_at_log_debug():
-    logging.getLogger("aiokafka").setLevel(logging.NOTSET)
-    quiet_kafka_logs(level="DEBUG")
-    assert logging.getLogger("aiokafka").getEffectiveLevel() <= logging.INFO
-    quiet_kafka_logs(level="INFO")
-    assert logging.getLogger("aiokafka").level == logging.WARNING
+def test_the_relay_prints_aiokafka_info_lines_at_log_debug(broker, handler, relays):
+    relay = relays(broker.bootstrap, {handler.type: handler.url}, "--log", "DEBUG")
+    relay.wait_assigned()
+    wait_for(
+        lambda: [ln for ln in relay.log().splitlines() if " aiokafka" in ln and " INFO " in ln], "aiokafka INFO lines"
+    )
 
 
 def test_an_unreachable_broker_is_reported_with_the_errors_class_name_once(tmp_path, relays):
