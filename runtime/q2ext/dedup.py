@@ -159,7 +159,11 @@ class SqliteSeenIds:
             for index, msg_id in enumerate(msg_ids):
                 if answers[index] is None:
                     answers[index] = self._claim_one(msg_id, now)
-        claimed = sum(1 for a in answers if a is Claim.NEW)
+        claimed = 0
+        for msg_id, answer in zip(msg_ids, answers, strict=True):
+            if answer is Claim.NEW:  # committed: renew its lease from now until done() or release()
+                self.leases.hold(msg_id)
+                claimed += 1
         if claimed and (self._claims % self.prune_every) + claimed >= self.prune_every:
             self.prune()
         self._claims += claimed
@@ -200,7 +204,6 @@ class SqliteSeenIds:
     def _claim_one(self, msg_id: str, now: float) -> Claim:
         """Inside a transaction: insert the claim, or say why not (handled already, or claimed elsewhere)."""
         if self._db.execute(_CLAIM, (msg_id, now + self.leases.lease_s, self._owner, now)).rowcount:
-            self.leases.hold(msg_id)
             return Claim.NEW
         row = self._db.execute("SELECT done FROM seen WHERE id = ?", (msg_id,)).fetchone()
         if row is not None and row[0]:
