@@ -3,8 +3,12 @@
 A claim records its owner and when its lease ends. The owning process renews the leases of every claim it
 holds (from NEW until done() or release()) every renew_s; a claim whose lease ended is free for anyone to take.
 So a crashed process blocks its in-flight ids for at most lease_s, while a live one keeps them however long
-handle() takes. Any seen-id store (SQLite here; a shared PostgreSQL store later) gets this by implementing
-Renewable and holding a LeaseKeeper.
+handle() takes. Any seen-id store (SQLite here; a shared PostgreSQL store later) gets this by:
+- claiming atomically: insert (id, owner, lease end = now + lease_s), or take over a row that is a claim
+  (not done) whose lease end is before now; anything else is BUSY (claimed, live) or DONE;
+- implementing Renewable.renew(ids, until) as one write that touches only its own, not-done claims;
+- holding a LeaseKeeper: hold(id) once a claim committed NEW, drop(id) at done() or release(), close().
+A store shared by several hosts should compare lease ends on one clock (the database server's).
 """
 
 from __future__ import annotations
