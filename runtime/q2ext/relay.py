@@ -547,14 +547,14 @@ class Relay:
             await self._wait_to_retry(part, record, headers, outcome, attempt)
             outcome = None
 
-    def _out_of_time(self, started: float) -> bool:
+    def _out_of_time(self, started: float, now: float | None = None) -> bool:
         """True once a record's retries have run for retry_for_s (a budget in time, not in attempts).
 
         Time, so that it outlasts what it waits for: a crashed handler's seen-id leases (10 s), a restart,
         a key ring reaching every handler (UNKNOWN_KEY_GRACE_SECONDS), whatever the backoff steps were.
         """
         budget = self.config.retry_for_s
-        return bool(budget) and time.monotonic() - started >= budget
+        return bool(budget) and (time.monotonic() if now is None else now) - started >= budget
 
     def _count_delivered(self, part: Partition, record) -> None:
         """The delivered counter and latency histogram of the partition's type (bound when it was opened)."""
