@@ -301,10 +301,17 @@ class RingReloader:
         self._changed_at = clock()
 
     @classmethod
-    def for_ring(cls, ring: KeyRing, settings, environ: dict[str, str] | None = None) -> RingReloader:
+    def for_ring(cls, ring: KeyRing, settings) -> RingReloader:
         """The reloader of a ring load_for() returned: its file, or none (environment: restart to change it)."""
         path = ring.source[len("file ") :] if ring.source.startswith("file ") else None
-        return cls(path, settings.UNKNOWN_KEY_GRACE_SECONDS, lambda: load_for(settings, environ))
+
+        def load() -> KeyRing:
+            fresh = read_file(path)
+            if fresh.dev and not settings.DEBUG:
+                raise KeyRingError(f"{fresh.source} is now a development key ring; out of DEBUG it is refused")
+            return fresh
+
+        return cls(path, settings.UNKNOWN_KEY_GRACE_SECONDS, load)
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:
@@ -322,12 +329,13 @@ class RingReloader:
         stamp = self._stat()
         if stamp is None or stamp == self._stamp:
             return None
+        self._stamp = stamp  # said once per change of the file, good or bad
         try:
             ring = self._load()
-        except KeyRingError as exc:  # e.g. a hand edit half saved: keep the ring we have, look again later
+        except KeyRingError as exc:  # e.g. a hand edit half saved: keep the ring we have until the file changes
             log.warning("key ring %s changed but cannot be used (%s); keeping the one loaded", self.path, exc)
             return None
-        self._stamp, self._changed_at = stamp, now
+        self._changed_at = now
         log.info("key ring %s reloaded: key ids %s, active %s", self.path, ", ".join(sorted(ring.keys)), ring.active_id)
         return ring
 

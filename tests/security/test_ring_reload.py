@@ -116,3 +116,11 @@ def test_a_server_built_from_settings_reloads_its_ring_file(ring_file, tmp_path)
     cfg = Settings(DEBUG=False, KEYRING_FILE=str(ring_file), SEEN_IDS_FILE=":memory:")
     built = services.build(cfg)
     assert (built.reloader.path, built.reloader.grace_s) == (ring_file, 600)
+
+
+def test_a_ring_file_that_became_a_development_ring_is_not_loaded_out_of_debug(ring_file):
+    from q2ext.settings import Settings
+
+    reloader = RingReloader.for_ring(keyring.read_file(ring_file), Settings(DEBUG=False))
+    keyring.write_file(keyring.new(dev=True), ring_file)
+    assert reloader.refresh() is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kafka"))
 
-from kafka_helpers import PARTITIONS, HandlerServer, RelayProcess, broker_mod, push_all, read_topic, wait_for  # noqa: E402
+from kafka_helpers import PARTITIONS, RUNTIME, HandlerServer, RelayProcess, broker_mod, push_all, read_topic, wait_for  # noqa: E402
 
 from q2ext import keyring  # noqa: E402
 
@@ -59,8 +61,19 @@ def ring_file(tmp_path, stream):
     _broker, handler, ring = stream
     path = tmp_path / "keyring.json"
     keyring.write_file(ring, path)
-    handler.services.reloader = keyring.RingReloader(path, grace_s=600)
+    loaded = keyring.read_file(path)  # as services.build() loads it
+    handler.services.reloader = keyring.RingReloader.for_ring(loaded, handler.services.settings)
     return path
+
+
+def rotate_key(ring_file) -> keyring.KeyRing:
+    """`make rotate-key` on the ring file (the command it runs); the ring it wrote."""
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME)}
+    env.pop(keyring.ENV_KEYRING, None)
+    command = [sys.executable, "-m", "q2ext", "rotate-key", "--file", str(ring_file)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return keyring.read_file(ring_file)
 
 
 def no_dead_letters(broker) -> bool:
@@ -68,9 +81,9 @@ def no_dead_letters(broker) -> bool:
 
 
 def test_make_rotate_key_under_a_running_handler_loses_no_message(stream, ring_file):
-    broker, handler, ring = stream
-    rotated = keyring.rotate(ring)
-    keyring.write_file(rotated, ring_file)  # `make rotate-key` while the handler runs, no restart
+    broker, handler, _ring = stream
+    rotated = rotate_key(ring_file)  # while the handler runs, and no restart
+    assert rotated.active_id == "2"
     [msg_id] = push_all(broker.bootstrap, rotated, "Rotating", ["sealed with key 2"])
     wait_for(lambda: handler.handled_ids() == [msg_id], "the message sealed with the new key to be handled")
     assert no_dead_letters(broker)
