@@ -57,6 +57,6 @@ def test_the_progress_line_counts_a_record_being_retried_in_its_lag_as_metrics_d
         found = (RETRIED.search(line) for line in relay.log().splitlines())
         return [m.group(0) for m in found if m and int(m.group(2)) > 0]
 
-    wait_for(lambda: len(lines_while_retrying()) >= 2, "progress lines while the record is retried")
-    assert {m.split(", in flight")[0] for m in lines_while_retrying()} == {"relay: 0 delivered (0.0/s), lag 1"}
-    assert relay.metric("q2ext_relay_consumer_lag") == 1
+    # Waited for, not asserted at one moment: a rebalance of the group would show no partition, so lag 0, for a while.
+    wait_for(lambda: any(", lag 1," in line for line in lines_while_retrying()), "a summary with lag 1 while retrying")
+    wait_for(lambda: relay.metric("q2ext_relay_consumer_lag") == 1, "/metrics to say lag 1 too")
