@@ -85,7 +85,7 @@ def test_make_rotate_key_under_a_running_handler_loses_no_message(stream, ring_f
     rotated = rotate_key(ring_file)  # while the handler runs, and no restart
     assert rotated.active_id == "2"
     [msg_id] = push_all(broker.bootstrap, rotated, "Rotating", ["sealed with key 2"])
-    wait_for(lambda: handler.handled_ids() == [msg_id], "the message sealed with the new key to be handled")
+    wait_for(lambda: handler.handled_ids() == [msg_id], "the message sealed with the new key to be handled", timeout=60)
     assert no_dead_letters(broker)
 
 
@@ -95,7 +95,7 @@ def test_a_key_the_pusher_has_before_the_handlers_ring_file_does_is_delivered_on
     [msg_id] = push_all(broker.bootstrap, rotated, "Rotating", ["sealed with key 2, which the handler lacks"])
     wait_for(lambda: refused(handler, "503"), "the handler to answer key 2 as not known yet (503)")
     keyring.write_file(rotated, ring_file)  # the ring reaches this host a little later
-    wait_for(lambda: handler.handled_ids() == [msg_id], "the message to be handled once the file has key 2")
+    wait_for(lambda: handler.handled_ids() == [msg_id], "the message to be handled once the file has key 2", timeout=60)
     assert no_dead_letters(broker)
 
 
