@@ -115,7 +115,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     else:
         print(
             f"key {ring.active_id} is now active ({_ids(ring)}); older keys still open messages until retired. "
-            f"Restart servers to pick it up."
+            f"Running handlers read it from this file on its first message; restart pushers to seal with it."
         )
     return 0
 

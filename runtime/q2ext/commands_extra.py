@@ -36,6 +36,8 @@ def relay_config(args: argparse.Namespace, cfg):
         raise ValueError("--max-in-flight must be 1 (strictly one record at a time per partition) or more")
     if args.batch < 1:
         raise ValueError("--batch must be 1 (one record per POST) or more")
+    if args.retry_for < 0:
+        raise ValueError("--retry-for must be 0 (retry forever) or a number of seconds, e.g. 900")
     if args.min_backoff <= 0 or args.max_backoff < args.min_backoff:
         raise ValueError("--min-backoff must be above 0 and --max-backoff at least --min-backoff")
     return RelayConfig(
@@ -47,7 +49,7 @@ def relay_config(args: argparse.Namespace, cfg):
         metrics_port=args.metrics_port,
         min_backoff_s=args.min_backoff,
         max_backoff_s=args.max_backoff,
-        max_attempts=args.max_attempts,
+        retry_for_s=args.retry_for,
         timeout_s=args.timeout,
         session_timeout_ms=args.session_timeout_ms,
         progress_interval_s=args.progress_every,
@@ -63,7 +65,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
 
     cfg = _settings(args)
     logs.setup(cfg.LOG_LEVEL)
-    quiet_kafka_logs()
+    quiet_kafka_logs(level=cfg.LOG_LEVEL)
     config = relay_config(args, cfg)
     key, source = keyring.load_delivery_for(cfg)
     log.info("relay signs deliveries with delivery key %s from %s; it holds no message keys", key.id, source)
@@ -106,7 +108,9 @@ def register(sub) -> None:
     p.add_argument("--metrics-host", default="127.0.0.1", help="address of /metrics and /health")
     p.add_argument("--min-backoff", type=float, default=0.5, help="first retry delay in seconds")
     p.add_argument("--max-backoff", type=float, default=30.0, help="longest retry delay in seconds")
-    p.add_argument("--max-attempts", type=int, default=10, help="attempts before a dead letter (0: retry forever)")
+    p.add_argument(
+        "--retry-for", type=float, default=900.0, help="seconds of retries before a dead letter (0: forever)"
+    )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a handler's answer")
     p.add_argument("--session-timeout-ms", type=int, default=10_000, help="consumer group session timeout")
     p.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress lines")

@@ -9,9 +9,12 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+
+from .lease import LEASE_S, RENEW_S, LeaseKeeper, owner_id
 
 log = logging.getLogger("q2ext.dedup")
 
@@ -78,24 +81,26 @@ CREATE TABLE IF NOT EXISTS seen (
     n INTEGER PRIMARY KEY,          -- claim order: pruning drops the lowest first
     id TEXT NOT NULL UNIQUE,
     done INTEGER NOT NULL,          -- 0 = claimed (being handled), 1 = handled
-    at REAL NOT NULL,               -- wall-clock seconds of the claim, then of done()
-    owner TEXT NOT NULL             -- the claiming store, so release() never drops another's claim
+    at REAL NOT NULL,               -- claimed: wall-clock end of its lease; handled: when done() ran
+    owner TEXT NOT NULL             -- the claiming process (lease.owner_id), so only it renews or releases it
 )
 """
-# One statement claims atomically: insert a new id, or take over a claim whose owner went quiet.
+# One statement claims atomically: insert a new id, or take over a claim whose lease ended (its owner is gone).
 _CLAIM = (
     "INSERT INTO seen (id, done, at, owner) VALUES (?1, 0, ?2, ?3) "
     "ON CONFLICT (id) DO UPDATE SET at = ?2, owner = ?3 WHERE done = 0 AND at < ?4"
 )
+_RENEW = "UPDATE seen SET at = ? WHERE id = ? AND owner = ? AND done = 0"
 _DONE = "INSERT INTO seen (id, done, at, owner) VALUES (?1, 1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET done = 1, at = ?2"
 
 
 class SqliteSeenIds:
     """Seen ids in a SQLite file shared by the handler processes of a project; survives restarts.
 
-    claim() is one atomic upsert, so two processes never both get NEW for an id (unless the
-    first one's claim is older than claim_timeout_s: a crashed process must not block an id
-    forever). done() is written with the next claim, in the same commit (or flush_s after the
+    claim() is one atomic upsert, so two processes never both get NEW for an id. A claim is a lease
+    (lease.py): this process renews it every renew_s until done() or release(); a claim whose lease
+    ended (its owner crashed) is free, so a crash blocks its ids for lease_s, not longer.
+    done() is written with the next claim, in the same commit (or flush_s after the
     claims pause): one commit per message instead of two, since a commit costs far more than
     a statement (see bench/). Claims made in one event-loop turn share a commit (claim_soon). Pruning by
     age and count runs every prune_every claims, not per message. synchronous=OFF: a commit survives a
@@ -107,22 +112,26 @@ class SqliteSeenIds:
         path: str | os.PathLike,
         max_ids: int = 1_000_000,
         window_s: float = 7 * 24 * 3600,
-        claim_timeout_s: float = 360.0,
+        lease_s: float = LEASE_S,
+        renew_s: float = RENEW_S,
         prune_every: int = 1_000,
         cache_ids: int = 20_000,
         flush_s: float = 0.005,
         busy_timeout_s: float = 10.0,
         gather_s: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        renew_in_thread: bool = True,
     ) -> None:
         self.path = Path(path)
         self.max_ids = max_ids
         self.window_s = window_s
-        self.claim_timeout_s = claim_timeout_s
+        self.clock = clock  # wall-clock seconds (leases are compared across processes); tests inject one
         self.prune_every = prune_every
         self.cache_ids = cache_ids
         self.flush_s = flush_s
         self.gather_s = gather_s  # how long the first claim waits for others to share its commit
-        self._owner = os.urandom(8).hex()
+        self._owner = owner_id()
+        self.leases = LeaseKeeper(self, lease_s, renew_s, clock, thread=renew_in_thread)
         self._lock = threading.RLock()  # one connection, maybe used from a test's server thread
         self._done_cache: OrderedDict[str, None] = OrderedDict()
         self._pending: list[tuple[str, float, str]] = []
@@ -145,12 +154,16 @@ class SqliteSeenIds:
         answers: list[Claim | None] = [Claim.DONE if i in self._done_cache else None for i in msg_ids]
         if all(answers):
             return answers  # type: ignore[return-value]
-        now = time.time()
+        now = self.clock()
         with self._lock, self._transaction():
             for index, msg_id in enumerate(msg_ids):
                 if answers[index] is None:
                     answers[index] = self._claim_one(msg_id, now)
-        claimed = sum(1 for a in answers if a is Claim.NEW)
+        claimed = 0
+        for msg_id, answer in zip(msg_ids, answers, strict=True):
+            if answer is Claim.NEW:  # committed: renew its lease from now until done() or release()
+                self.leases.hold(msg_id)
+                claimed += 1
         if claimed and (self._claims % self.prune_every) + claimed >= self.prune_every:
             self.prune()
         self._claims += claimed
@@ -190,7 +203,7 @@ class SqliteSeenIds:
 
     def _claim_one(self, msg_id: str, now: float) -> Claim:
         """Inside a transaction: insert the claim, or say why not (handled already, or claimed elsewhere)."""
-        if self._db.execute(_CLAIM, (msg_id, now, self._owner, now - self.claim_timeout_s)).rowcount:
+        if self._db.execute(_CLAIM, (msg_id, now + self.leases.lease_s, self._owner, now)).rowcount:
             return Claim.NEW
         row = self._db.execute("SELECT done FROM seen WHERE id = ?", (msg_id,)).fetchone()
         if row is not None and row[0]:
@@ -198,10 +211,21 @@ class SqliteSeenIds:
             return Claim.DONE
         return Claim.BUSY  # claimed elsewhere (or pruned a moment ago): the sender retries
 
+    def renew(self, msg_ids: list[str], until: float) -> int:
+        """Extend the leases of these claims of this process to end at until (LeaseKeeper calls it)."""
+        with self._lock:
+            if self._db is None:
+                return 0
+            with self._transaction():
+                before = self._db.total_changes
+                self._db.executemany(_RENEW, ((until, msg_id, self._owner) for msg_id in msg_ids))
+                return self._db.total_changes - before
+
     def done(self, msg_id: str) -> None:
         self._remember(msg_id)
+        self.leases.drop(msg_id)
         with self._lock:
-            self._pending.append((msg_id, time.time(), self._owner))
+            self._pending.append((msg_id, self.clock(), self._owner))
             if self._flush_on is not None and not self._flush_on.is_closed():
                 return  # a flush is due on this loop
         try:
@@ -225,6 +249,7 @@ class SqliteSeenIds:
         self.flush()
 
     def release(self, msg_id: str) -> None:
+        self.leases.drop(msg_id)
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM seen WHERE id = ? AND done = 0 AND owner = ?", (msg_id, self._owner))
 
@@ -242,7 +267,7 @@ class SqliteSeenIds:
 
     def prune(self) -> int:
         """Drop ids older than the window, then the oldest beyond max_ids; returns how many went."""
-        cutoff = time.time() - self.window_s
+        cutoff = self.clock() - self.window_s
         with self._lock, self._transaction():
             before = self._db.total_changes
             # Rows are in claim order: scan from the oldest and stop at the first one still in the window.
@@ -258,6 +283,7 @@ class SqliteSeenIds:
 
     def close(self) -> None:
         """Write what is pending and close the database (the file stays for the next start)."""
+        self.leases.close()
         with self._lock:
             if self._db is not None:
                 self.flush()

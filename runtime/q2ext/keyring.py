@@ -272,3 +272,73 @@ def load_delivery_for(settings, environ: dict[str, str] | None = None) -> tuple[
     if dev and not settings.DEBUG:
         raise KeyRingError(f"{source} is a development key; out of DEBUG run `make keys` for a real one")
     return key, source
+
+
+class RingReloader:
+    """A handler's view of its ring file: re-read when a message names a key id it does not know yet.
+
+    So a rotation needs no restart and survives the wrong order: a handler learns key N+1 from the file
+    (looked at at most once per check_every_s, re-read only when its inode, mtime or size changed), and
+    until grace_s after the start or the last reload an unknown key id is answered as retryable (503),
+    not as permanent (401, a dead letter): the file may reach this host a little after the pushers.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None,
+        grace_s: float = 600.0,
+        load=None,
+        check_every_s: float = 1.0,
+        clock=time.monotonic,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.grace_s = grace_s
+        self.check_every_s = check_every_s
+        self.clock = clock
+        self._load = load or (lambda: read_file(self.path))
+        self._stamp = self._stat()
+        self._checked = clock() - check_every_s
+        self._changed_at = clock()
+
+    @classmethod
+    def for_ring(cls, ring: KeyRing, settings) -> RingReloader:
+        """The reloader of a ring load_for() returned: its file, or none (environment: restart to change it)."""
+        path = ring.source[len("file ") :] if ring.source.startswith("file ") else None
+
+        def load() -> KeyRing:
+            fresh = read_file(path)
+            if fresh.dev and not settings.DEBUG:
+                raise KeyRingError(f"{fresh.source} is now a development key ring; out of DEBUG it is refused")
+            return fresh
+
+        return cls(path, settings.UNKNOWN_KEY_GRACE_SECONDS, load)
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path) if self.path is not None else None
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size) if st is not None else None
+
+    def refresh(self) -> KeyRing | None:
+        """The ring as the file holds it now, if the file changed since it was last read; else None."""
+        now = self.clock()
+        if self.path is None or now - self._checked < self.check_every_s:
+            return None
+        self._checked = now
+        stamp = self._stat()
+        if stamp is None or stamp == self._stamp:
+            return None
+        self._stamp = stamp  # said once per change of the file, good or bad
+        try:
+            ring = self._load()
+        except KeyRingError as exc:  # e.g. a hand edit half saved: keep the ring we have until the file changes
+            log.warning("key ring %s changed but cannot be used (%s); keeping the one loaded", self.path, exc)
+            return None
+        self._changed_at = now
+        log.info("key ring %s reloaded: key ids %s, active %s", self.path, ", ".join(sorted(ring.keys)), ring.active_id)
+        return ring
+
+    def in_grace(self) -> bool:
+        """True while an unknown key id may still arrive in this host's ring (answer 503, not 401)."""
+        return self.clock() - self._changed_at < self.grace_s

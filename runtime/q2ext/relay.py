@@ -56,7 +56,7 @@ class RelayConfig:
     metrics_port: int = 0  # 0: no /metrics endpoint
     min_backoff_s: float = 0.5
     max_backoff_s: float = 30.0
-    max_attempts: int = 10  # then the record is dead-lettered; 0 retries forever
+    retry_for_s: float = 900.0  # a record still refused this long after its first attempt is dead-lettered (0: never)
     timeout_s: float = 10.0
     session_timeout_ms: int = 10_000  # tansu: keep well under 37.5 s; a join takes half of it
     fetch_max_wait_ms: int = 20  # tansu holds each fetch for half of this even when data waits
@@ -261,12 +261,7 @@ class Relay:
                 return True
             except Exception as exc:  # noqa: BLE001 - any start failure means: broker not there yet
                 await self._close_clients()
-                log.warning(
-                    "Kafka at %s unreachable (%s: %s); retrying in 5s",
-                    self.config.bootstrap,
-                    exc.__class__.__name__,
-                    exc,
-                )
+                log.warning("Kafka at %s unreachable (%s); retrying in 5s", self.config.bootstrap, describe(exc))
                 await _sleep_or_stop(stop, 5.0)
         return False
 
@@ -279,7 +274,7 @@ class Relay:
                 topics = [*self.topics, *(dlq.topic(t) for t in self.topics)]
                 await create_topics(cfg.bootstrap, topics, client_options=cfg.client_options)
             except Exception as exc:  # noqa: BLE001 - a managed cluster may forbid it; the topics may exist
-                log.warning("could not create topics (%s: %s); using them as they are", exc.__class__.__name__, exc)
+                log.warning("could not create topics (%s); using them as they are", describe(exc))
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=cfg.bootstrap,
             group_id=cfg.group,
@@ -316,7 +311,7 @@ class Relay:
             try:
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.config.fetch_records)
             except Exception as exc:  # noqa: BLE001 - the fetch loop must outlive any one failure
-                log.warning("fetch failed (%s: %s); retrying", exc.__class__.__name__, exc)
+                log.warning("fetch failed (%s); retrying", describe(exc))
                 await _sleep_or_stop(stop, 1.0)
                 continue
             for tp, records in batches.items():
@@ -451,6 +446,8 @@ class Relay:
             while queue:
                 record = queue.popleft()
                 heapq.heappush(unfinished, record.offset)
+                if part.done is None:  # nothing below it is ours: lag counts from here while it is retried
+                    part.done = record.offset
                 part.held += 1
                 last[0] = record.offset + 1
                 key = record.key if record.key is not None else record.offset  # no key: no order to keep
@@ -529,11 +526,11 @@ class Relay:
 
         outcome: what the first attempt came to, when it was made already (the callback path of _work_by_key).
         """
-        cfg = self.config
         headers, bad = self._sealed_headers(record)
         if headers is None:
             return await self._dead_letter(part, record, Outcome("dead", None, bad), 0)
         attempt = 0 if outcome is None else 1
+        started = time.monotonic()
         while True:
             if outcome is None:
                 attempt += 1
@@ -545,10 +542,19 @@ class Relay:
             if outcome is OK:
                 self._count_delivered(part, record)
                 return
-            if outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
+            if outcome.verdict == "dead" or self._out_of_time(started):
                 return await self._dead_letter(part, record, outcome, attempt)
             await self._wait_to_retry(part, record, headers, outcome, attempt)
             outcome = None
+
+    def _out_of_time(self, started: float, now: float | None = None) -> bool:
+        """True once a record's retries have run for retry_for_s (a budget in time, not in attempts).
+
+        Time, so that it outlasts what it waits for: a crashed handler's seen-id leases (10 s), a restart,
+        a key ring reaching every handler (UNKNOWN_KEY_GRACE_SECONDS), whatever the backoff steps were.
+        """
+        budget = self.config.retry_for_s
+        return bool(budget) and (time.monotonic() if now is None else now) - started >= budget
 
     def _count_delivered(self, part: Partition, record) -> None:
         """The delivered counter and latency histogram of the partition's type (bound when it was opened)."""
@@ -589,13 +595,13 @@ class Relay:
         Each record keeps its own guarantees: the handler answers per record, handles them in order and stops
         at the first one to retry; 2xx and dead letters finish a record, a retry answer waits with backoff.
         """
-        cfg = self.config
         pending = self._next_batch(part)
         if not pending:  # the head record is not a sealed message: the single path dead-letters it
             await self._deliver(part, part.queue[0])
             return 1
         attempts = [0] * len(pending)
         finished = 0
+        started = time.monotonic()
         while pending:
             attempts = [n + 1 for n in attempts]
             part.busy += 1
@@ -608,7 +614,7 @@ class Relay:
             for (record, headers), outcome, attempt in zip(pending, outcomes, attempts, strict=True):
                 if outcome is OK:
                     self._count_delivered(part, record)
-                elif outcome.verdict == "dead" or (cfg.max_attempts and attempt >= cfg.max_attempts):
+                elif outcome.verdict == "dead" or self._out_of_time(started):
                     await self._dead_letter(part, record, outcome, attempt)
                 else:
                     await self._wait_to_retry(part, record, headers, outcome, attempt)
@@ -710,7 +716,7 @@ class Relay:
                     part.tp.topic,
                     part.tp.partition,
                     record.offset,
-                    exc,
+                    describe(exc),
                     delay,
                 )
                 if await _sleep_or_stop(part.stopping, delay):
@@ -742,9 +748,7 @@ class Relay:
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:  # a rebalance or the broker: those records come again, the handler dedups
-            log.warning(
-                "commit failed (%s: %s); uncommitted records will be delivered again", exc.__class__.__name__, exc
-            )
+            log.warning("commit failed (%s); uncommitted records will be delivered again", describe(exc))
             return
         for part in parts:
             if part.tp in offsets:
@@ -800,18 +804,26 @@ class Relay:
         """Update in-flight, lag and broker gauges (before /metrics renders, and each second); lag by partition."""
         lags: dict[str, int] = {}
         consumer = self.consumer
+        shown = set()
         for tp in consumer.assignment() if consumer is not None else ():
-            high = consumer.highwater(tp)
-            part = self.parts.get(tp)
-            if high is None:
-                continue
-            nxt = part.done if part and part.done is not None else part.queue[0].offset if part and part.queue else None
-            lag = max(0, high - nxt) if nxt is not None else 0
+            lag = self._lag_of(tp, self.parts.get(tp))
             lags[f"{tp.topic}:{tp.partition}"] = lag
             self._lag.set(lag, topic=tp.topic, partition=str(tp.partition))
+            shown.add((("partition", str(tp.partition)), ("topic", tp.topic)))
+        for gone in [labels for labels in self._lag.values if labels not in shown]:  # revoked: not ours to show
+            del self._lag.values[gone]
         self._in_flight.set(sum(p.busy for p in self.parts.values()))
         self._up.set(1 if self.broker_up else 0)
         return lags
+
+    def _lag_of(self, tp, part: Partition | None) -> int:
+        """Records of the partition not delivered yet, counting those in flight or waiting to retry."""
+        pending = part.held + len(part.queue) if part is not None else 0
+        high = self.consumer.highwater(tp)
+        nxt = part.done if part and part.done is not None else part.queue[0].offset if part and part.queue else None
+        if high is None or nxt is None:
+            return pending
+        return max(pending, high - nxt)
 
     def _progress(self, seconds: float, last: tuple[float, float, float]) -> tuple[float, float, float]:
         delivered, retried, dead = _total(self._delivered), _total(self._retried), _total(self._dead)
@@ -901,6 +913,14 @@ async def _reachable(bootstrap: str) -> bool:
     return False
 
 
+def describe(exc: BaseException) -> str:
+    """An error as '<Class>: <text>', once: aiokafka's errors already start their text with their class name."""
+    name, text = exc.__class__.__name__, str(exc)
+    if not text:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
 def _total(counter) -> int:
     return int(sum(counter.values.values()))
 
@@ -954,8 +974,11 @@ class QuietKafkaLogs(logging.Filter):
         return True
 
 
-def quiet_kafka_logs(every_s: float = 30.0) -> None:
-    """Install QuietKafkaLogs on the root handlers (the relay reports a lost broker itself, once)."""
+def quiet_kafka_logs(every_s: float = 30.0, level: str = "INFO") -> None:
+    """aiokafka at WARNING unless LOG=DEBUG, and QuietKafkaLogs on the root handlers (the relay says it once)."""
+    if logging.getLevelName(level.upper()) != logging.DEBUG:  # its INFO lines (joins, coordinators) drown ours
+        for name in ("aiokafka", "kafka"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(QuietKafkaLogs(every_s))
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from . import keyring as keyring_mod, settings as settings_mod
 from .dedup import MemorySeenIds, SqliteSeenIds
-from .keyring import KeyRing
+from .keyring import KeyRing, RingReloader
 from .metrics import Registry
 from .settings import Settings
 
@@ -38,6 +38,7 @@ class Services:
     metrics: Registry = field(default_factory=Registry)
     bus: object | None = None
     handled: list | None = None  # set by q2ext.testing to record handled messages
+    reloader: RingReloader | None = None  # re-reads the ring file on an unknown key id; None: 401 at once
 
     def get_bus(self):
         """The configured bus, created on first use (loopback in DEBUG, Kafka otherwise)."""
@@ -63,12 +64,13 @@ def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
         seen, where = MemorySeenIds(max_ids=settings.SEEN_IDS_MAX, window_s=window), "memory (this process only)"
     else:
         # Cover every id a handler could still accept (the maximum message age); a crashed process's
-        # claim is taken over only once any capture of that delivery has gone stale.
+        # claims free up when their leases end (lease.py), a live one renews them while handle() runs.
         seen = SqliteSeenIds(
             settings.SEEN_IDS_FILE,
             max_ids=settings.SEEN_IDS_MAX,
             window_s=max(settings.MAX_MESSAGE_AGE_SECONDS, settings.DELIVERY_TOLERANCE_SECONDS),
-            claim_timeout_s=settings.DELIVERY_TOLERANCE_SECONDS + 60,
+            lease_s=settings.SEEN_IDS_LEASE_SECONDS,
+            renew_s=settings.SEEN_IDS_LEASE_SECONDS * 0.3,
         )
         where = f"{settings.SEEN_IDS_FILE} (shared by this project's handler processes)"
     log.debug("seen message ids kept in %s: window %ds, at most %d ids", where, seen.window_s, seen.max_ids)
@@ -78,8 +80,11 @@ def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
 def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:
     """Services for this process from the settings; refuses to run out of DEBUG without a real ring."""
     settings = settings or settings_mod.get()
-    ring = ring or keyring_mod.load_for(settings)
-    return Services(settings=settings, ring=ring, seen=make_seen(settings))
+    reloader = None
+    if ring is None:
+        ring = keyring_mod.load_for(settings)
+        reloader = RingReloader.for_ring(ring, settings)
+    return Services(settings=settings, ring=ring, seen=make_seen(settings), reloader=reloader)
 
 
 _current: Services | None = None

@@ -32,15 +32,15 @@ def replay_dlq(bootstrap: str, message_type: str, workdir) -> subprocess.Complet
 def test_a_permanent_4xx_goes_to_the_dead_letter_topic_saying_why_when_and_after_how_many(
     broker, ring, handler, relays
 ):
-    stranger = keyring.new(first_id="99")  # a key the handler does not have: 401, which is permanent
-    [msg_id] = push_all(broker.bootstrap, stranger, handler.type, ["sealed with an unknown key"])
+    forger = keyring.new()  # key id 1 as the handler's, another secret: 401 hmac mismatch, which is permanent
+    [msg_id] = push_all(broker.bootstrap, forger, handler.type, ["sealed with a forged key 1"])
     push_all(broker.bootstrap, ring, handler.type, ["fine"])
     relays(broker.bootstrap, routes(handler))
     wait_for(lambda: dlq_headers(broker.bootstrap, handler.type), "a dead letter")
     [letter] = dlq_headers(broker.bootstrap, handler.type)
     assert letter["q2msg-id"] == msg_id
     assert letter["q2msg-dlq-status"] == "401"
-    assert "unknown key '99'" in letter["q2msg-dlq-reason"]
+    assert "hmac mismatch for key 1" in letter["q2msg-dlq-reason"]
     assert letter["q2msg-dlq-attempts"] == "1"
     assert letter["q2msg-dlq-topic"] == f"sdk-generic.{handler.type}"
     assert letter["q2msg-dlq-at"].isdigit() and letter["q2msg-dlq-offset"].isdigit()
@@ -57,11 +57,11 @@ def test_dead_letter_raised_in_handle_sends_the_message_to_the_dlq_with_its_reas
 
 def test_an_exhausted_retry_budget_dead_letters_and_the_next_message_is_delivered(broker, ring, handler, relays):
     push_all(broker.bootstrap, ring, handler.type, ["fail99:always", "next"], [b"same", b"same"])
-    relays(broker.bootstrap, routes(handler), "--max-attempts", "3")
+    relays(broker.bootstrap, routes(handler), "--retry-for", "1")
     wait_for(lambda: [m.text for m in handler.services.handled] == ["next"], "the next message")
     [letter] = dlq_headers(broker.bootstrap, handler.type)
-    assert (letter["q2msg-dlq-status"], letter["q2msg-dlq-attempts"]) == ("500", "3")
-    assert handler.texts().count("fail99:always") == 3
+    assert letter["q2msg-dlq-status"] == "500"
+    assert int(letter["q2msg-dlq-attempts"]) == handler.texts().count("fail99:always") >= 2
 
 
 def test_replay_dlq_puts_dead_letters_back_and_they_are_delivered(broker, ring, handler, relays, tmp_path):

@@ -78,7 +78,7 @@ def test_with_max_in_flight_1_a_partition_is_delivered_strictly_one_at_a_time(br
 
 
 def test_a_handler_that_is_down_and_comes_back_loses_nothing(broker, ring, handler, relays):
-    relay = relays(broker.bootstrap, routes(handler), "--max-attempts", "0")
+    relay = relays(broker.bootstrap, routes(handler), "--retry-for", "0")
     push_all(broker.bootstrap, ring, handler.type, ["before"])
     wait_for(lambda: len(handler.services.handled) == 1, "the first message")
     handler.stop()

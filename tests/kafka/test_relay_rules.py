@@ -123,3 +123,17 @@ def test_relay_without_a_message_bus_extension_says_what_to_do(tmp_path):
     )
     assert result.returncode == 2
     assert "no Message Bus extension is installed" in result.stderr and "--routes" in result.stderr
+
+
+def relay_retrying_for(seconds: float) -> Relay:
+    return Relay(RelayConfig("127.0.0.1:9", {"Lowercase": "http://h/x"}, retry_for_s=seconds), keyring.new().delivery)
+
+
+def test_a_record_is_retried_for_fifteen_minutes_by_default_then_dead_lettered():
+    relay = Relay(RelayConfig("127.0.0.1:9", {"Lowercase": "http://h/x"}), keyring.new().delivery)
+    assert not relay._out_of_time(started=100.0, now=100.0 + 899)
+    assert relay._out_of_time(started=100.0, now=100.0 + 900)
+
+
+def test_a_retry_budget_of_zero_retries_forever():
+    assert not relay_retrying_for(0)._out_of_time(started=0.0, now=10.0**9)

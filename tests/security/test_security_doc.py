@@ -42,4 +42,5 @@ def test_security_doc_states_the_default_windows_and_bounds():
     assert f"{cfg.DELIVERY_TOLERANCE_SECONDS} s" in text
     assert f"{cfg.MAX_MESSAGE_AGE_SECONDS // 86400} days" in text
     assert f"{cfg.SEEN_IDS_MAX:,} ids" in text
-    assert f"{cfg.DELIVERY_TOLERANCE_SECONDS + 60} s" in text  # the claim timeout make_seen uses
+    assert f"{cfg.SEEN_IDS_LEASE_SECONDS} s (`SEEN_IDS_LEASE_SECONDS`)" in text  # a crashed process's claims
+    assert f"{cfg.UNKNOWN_KEY_GRACE_SECONDS} s (`UNKNOWN_KEY_GRACE_SECONDS`)" in text

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import sqlite3
-import time
 
 import pytest
 
@@ -18,11 +18,31 @@ def db(tmp_path):
     return tmp_path / "seen.sqlite3"
 
 
+class Clock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
 @pytest.fixture
 def store(db):
     seen = SqliteSeenIds(db)
     yield seen
     seen.close()
+
+
+def leased(db, clock, **options) -> SqliteSeenIds:
+    """A store on the test's clock whose leases are renewed only when the test says so."""
+    return SqliteSeenIds(db, clock=clock, renew_in_thread=False, lease_s=10, renew_s=3, **options)
 
 
 def test_first_claim_is_new_and_a_second_is_busy(store):
@@ -69,22 +89,91 @@ def test_release_never_drops_a_claim_made_by_another_store(db, store):
     other.close()
 
 
-def test_claim_of_a_crashed_process_is_taken_over_after_the_claim_timeout(db):
-    crashed = SqliteSeenIds(db, claim_timeout_s=0.05)
-    crashed.claim("a")  # and never done() nor release(): the process died
-    survivor = SqliteSeenIds(db, claim_timeout_s=0.05)
+def test_claim_of_a_crashed_process_is_free_once_its_lease_ends(db, clock):
+    crashed = leased(db, clock)
+    crashed.claim("a")  # and never done(), release() nor renewed: the process died
+    survivor = leased(db, clock)
+    clock.now += 9.9
     assert survivor.claim("a") is Claim.BUSY
-    time.sleep(0.1)
+    clock.now += 0.2
     assert survivor.claim("a") is Claim.NEW
     survivor.close()
     crashed.close()
 
 
-def test_ids_older_than_the_window_are_pruned(db):
-    seen = SqliteSeenIds(db, window_s=0.05)
+def test_a_renewed_claim_stays_busy_however_long_handle_runs(db, clock):
+    owner, other = leased(db, clock), leased(db, clock)
+    owner.claim("a")
+    for _ in range(100):  # 300 s of handle(), renewed every 3 s
+        clock.now += 3
+        assert owner.leases.renew_now() == 1
+        assert other.claim("a") is Claim.BUSY
+    owner.close()
+    other.close()
+
+
+def test_a_claim_that_was_taken_over_is_not_renewed_by_its_old_owner(db, clock):
+    stalled, other = leased(db, clock), leased(db, clock)
+    stalled.claim("a")
+    clock.now += 11  # stalled missed its renewals: the lease ended
+    assert other.claim("a") is Claim.NEW
+    assert stalled.leases.renew_now() == 0
+    clock.now += 9
+    assert leased(db, clock).claim("a") is Claim.BUSY  # still other's lease
+    stalled.close()
+    other.close()
+
+
+def test_done_and_release_stop_renewing_a_claim(db, clock):
+    store = leased(db, clock)
+    store.claim("handled")
+    store.claim("given-back")
+    assert sorted(store.leases.held()) == ["given-back", "handled"]
+    store.done("handled")
+    store.release("given-back")
+    assert store.leases.held() == []
+    store.close()
+
+
+def test_a_lease_renewal_thread_keeps_the_claim_of_a_live_process(db):
+    """The real thread (no injected clock): a claim outlives its lease because it is renewed."""
+    import threading
+
+    renewed = threading.Event()
+    owner = SqliteSeenIds(db, lease_s=0.5, renew_s=0.1)
+    real_renew = owner.renew
+
+    def renew(ids, until):
+        count = real_renew(ids, until)
+        if count:
+            renewed.set()
+        return count
+
+    owner.renew = renew
+    owner.claim("a")
+    assert renewed.wait(60)
+    row = sqlite3.connect(db).execute("SELECT at, owner FROM seen WHERE id = 'a'").fetchone()
+    assert row[1] == owner._owner
+    owner.close()
+
+
+def test_a_restarted_process_takes_over_its_predecessors_claims_when_their_leases_end(db, clock):
+    before = leased(db, clock)
+    before.claim_many(["a", "b"])
+    before._db.close()  # SIGKILL: nothing closed properly
+    before._db = None
+    after = leased(db, clock)
+    assert after.claim_many(["a", "b"]) == [Claim.BUSY, Claim.BUSY]
+    clock.now += 10.5
+    assert after.claim_many(["a", "b"]) == [Claim.NEW, Claim.NEW]
+    after.close()
+
+
+def test_ids_older_than_the_window_are_pruned(db, clock):
+    seen = SqliteSeenIds(db, window_s=60, clock=clock)
     seen.claim("old")
     seen.done("old")
-    time.sleep(0.1)
+    clock.now += 61
     seen.claim("new")
     seen.done("new")
     assert seen.prune() == 1
@@ -168,7 +257,8 @@ def test_sqlite_store_covers_the_maximum_message_age(tmp_path):
     seen = services.make_seen(Settings(SEEN_IDS_FILE=str(tmp_path / "s.sqlite3")))
     assert isinstance(seen, SqliteSeenIds)
     assert seen.window_s == Settings().MAX_MESSAGE_AGE_SECONDS >= Settings().DELIVERY_TOLERANCE_SECONDS
-    assert seen.claim_timeout_s > Settings().DELIVERY_TOLERANCE_SECONDS
+    assert seen.leases.lease_s == Settings().SEEN_IDS_LEASE_SECONDS == 10
+    assert seen.leases.renew_s == 3
     seen.close()
 
 
@@ -184,8 +274,6 @@ def commits_during(store, action) -> int:
 
 
 def test_claims_made_in_one_event_loop_turn_share_one_commit(store):
-    import asyncio
-
     async def claim_together():
         return await asyncio.gather(*(store.claim_soon(f"id-{i}") for i in range(20)))
 
@@ -195,14 +283,16 @@ def test_claims_made_in_one_event_loop_turn_share_one_commit(store):
 
 
 def test_with_a_gather_window_claims_of_later_turns_join_the_same_commit(store):
-    import asyncio
-
-    store.gather_s = 0.05
+    store.gather_s = 3600  # the window never ends by itself here: the test ends it, as its timer would
 
     async def claim_over_turns():
         first = asyncio.ensure_future(store.claim_soon("early"))
-        await asyncio.sleep(0.001)  # later event-loop turns, inside the window
-        return await asyncio.gather(first, store.claim_soon("late"))
+        await asyncio.sleep(0)  # a later event-loop turn, inside the window
+        second = asyncio.ensure_future(store.claim_soon("late"))
+        while len(store._queued) < 2:
+            await asyncio.sleep(0)
+        store._claim_queued()  # the gather timer fires
+        return await asyncio.gather(first, second)
 
     answers: list = []
     assert commits_during(store, lambda: answers.extend(asyncio.run(claim_over_turns()))) == 1
@@ -210,8 +300,6 @@ def test_with_a_gather_window_claims_of_later_turns_join_the_same_commit(store):
 
 
 def test_the_same_id_twice_in_one_turn_is_new_then_busy(store):
-    import asyncio
-
     async def twice():
         return await asyncio.gather(store.claim_soon("x"), store.claim_soon("x"))
 
@@ -219,16 +307,14 @@ def test_the_same_id_twice_in_one_turn_is_new_then_busy(store):
 
 
 def test_while_claims_flow_done_marks_ride_on_their_commits_then_are_written_when_they_pause(db, store):
-    import asyncio
-
-    store.flush_s = 0.05  # far longer than the gaps between claims below
+    store.flush_s = 3600  # the flush timer is fired by the test below, as the clock would after a pause
 
     async def handle_ten():
         for index in range(10):
             assert await store.claim_soon(f"id-{index}") is Claim.NEW
             store.done(f"id-{index}")
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.3)  # the claims pause: the last mark is written within flush_s
+        store._flush_if_quiet(store._commits - 1)  # the timer fires while claims still commit: no commit
+        store._flush_if_quiet(store._commits)  # ... and once they paused: one commit with the last mark
 
     assert commits_during(store, lambda: asyncio.run(handle_ten())) == 11  # ten claims, one flush
     other = SqliteSeenIds(db)
@@ -237,8 +323,6 @@ def test_while_claims_flow_done_marks_ride_on_their_commits_then_are_written_whe
 
 
 def test_a_done_mark_is_written_even_after_the_loop_its_timer_was_on_closed(db, store):
-    import asyncio
-
     async def handle(msg_id: str) -> None:
         await store.claim_soon(msg_id)
         store.done(msg_id)
@@ -249,7 +333,10 @@ def test_a_done_mark_is_written_even_after_the_loop_its_timer_was_on_closed(db, 
 
     async def pause() -> None:
         store.done("third")
-        await asyncio.sleep(store.flush_s * 10)
+        for _ in range(30_000):  # the timer writes it once the claims pause: wait for that, up to 30 s and more
+            if not store._pending:
+                return
+            await asyncio.sleep(0.001)
 
     asyncio.run(pause())
     assert [other.claim(i) for i in ("first", "second", "third")] == [Claim.DONE] * 3

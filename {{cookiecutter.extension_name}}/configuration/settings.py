@@ -43,6 +43,12 @@ DELIVERY_TOLERANCE_SECONDS = 300
 # Message ids already handled (a redelivery is acknowledged without calling handle() again).
 SEEN_IDS_FILE = ".q2ext/seen-ids.sqlite3"
 SEEN_IDS_MAX = 1_000_000
+# A handler that crashed mid-handle() blocks those ids this long (its claims are leases it renews while alive).
+SEEN_IDS_LEASE_SECONDS = 10
+
+# During a key rotation: how long after start (or the last reload of the ring file) a key id this handler does
+# not know is answered 503 (the relay retries) before it is refused for good with 401 (SECURITY.md).
+UNKNOWN_KEY_GRACE_SECONDS = 600
 
 # How long push() waits for the bus (seconds).
 PUSH_TIMEOUT_SECONDS = 10.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -17,6 +18,7 @@ from .base import Q2BaseRequestHandler
 BUS_SUFFIX = "/message/process/sdk"
 # Answers a sender should retry (the relay uses the same list).
 RETRYABLE = frozenset({404, 408, 409, 429})
+UNKNOWN_KEY_RETRY_S = 5  # Retry-After of an unknown key id in its grace period: the ring file may be on its way
 
 
 class DeadLetter(Exception):
@@ -138,6 +140,11 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             if len(body) > cfg.MAX_MESSAGE_BYTES:
                 raise TooLarge(f"body of {len(body)} bytes is over the {cfg.MAX_MESSAGE_BYTES}-byte limit")
             delivery.verify(headers, services.ring.delivery, cfg.DELIVERY_TOLERANCE_SECONDS)
+            key_id = headers.get("q2msg-cryptokey")
+            if key_id is not None and services.ring.get(key_id) is None:  # a rotation on its way here?
+                wait = self._unknown_key(key_id, headers.get("q2msg-id", "-"))
+                if wait is not None:
+                    return wait
             return envelope.open(
                 headers,
                 body,
@@ -149,6 +156,24 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             )
         except EnvelopeError as exc:
             return self._refused(exc.status, exc.reason, headers.get("q2msg-id", "-"))
+
+    def _unknown_key(self, key_id: str, msg_id: str) -> tuple[int, dict] | None:
+        """A key id this handler does not know: reload the ring file if it changed; 503 while in grace.
+
+        None when the key is known now, or when the answer is the permanent 401 (retired, or past the grace).
+        """
+        services = self.services
+        reloader = services.reloader
+        if reloader is None:
+            return None
+        fresh = reloader.refresh()
+        if fresh is not None:
+            services.ring = fresh
+        if services.ring.get(key_id) is not None or key_id in services.ring.retired or not reloader.in_grace():
+            return None
+        self.set_header("Retry-After", str(UNKNOWN_KEY_RETRY_S))
+        status, payload = self._refused(503, f"unknown key {key_id[:64]!r} (not in this handler's ring yet)", msg_id)
+        return status, {**payload, "retry_after": UNKNOWN_KEY_RETRY_S}
 
     async def _dispatch(self, message: Message, claim: Claim) -> tuple[int, dict]:
         """Call handle() unless the id was handled already (200) or is being handled elsewhere (409)."""
@@ -173,6 +198,9 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             self.set_header("Retry-After", str(max(0, int(exc.after_seconds))))
             status, payload = self._refused(503, f"retry requested: {exc.reason}", message.id)
             return status, {**payload, "retry_after": exc.after_seconds}
+        except asyncio.CancelledError:  # the request was dropped: give the claim back (its lease would be renewed)
+            services.seen.release(message.id)
+            raise
         except Exception:
             services.seen.release(message.id)
             events.raised(self, message)  # the DEBUG console's traceback row
