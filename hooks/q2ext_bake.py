@@ -106,6 +106,7 @@ def vendor_runtime(template_dir: Path, project: Path) -> None:
 
 def add_first_extension(project: Path, answers: Mapping[str, str]) -> Path:
     """Scaffold the extension the answers describe with the project's own runtime (what `make extension` runs)."""
+    sys.dont_write_bytecode = True  # importing the project's q2ext must not leave __pycache__ in the new project
     sys.path.insert(0, str(project))
     from q2ext.kinds import find
     from q2ext.scaffold import add_extension

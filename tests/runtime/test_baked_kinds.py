@@ -87,7 +87,9 @@ def test_nothing_unrendered_is_left(baked):
         str(path.relative_to(project))
         for name, *_ in CASES
         for path in (project / name).rglob("*")
-        if path.is_file() and any(mark in path.read_text() for mark in ("{{ name", "{%- ", "{% block", "{% if unauth"))
+        if path.is_file()
+        and "__pycache__" not in path.parts  # the project's own pytest run compiles its files
+        and any(mark in path.read_text() for mark in ("{{ name", "{%- ", "{% block", "{% if unauth"))
     ]
 
     assert leftovers == []

@@ -105,3 +105,9 @@ def test_cruft_check_runs_from_the_projects_own_venv(project_with_venv):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout.lower()
+
+
+def test_template_readme_says_where_cookiecutter_is_after_make_demo():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "~/.cache/q2ext/venv/bin/cookiecutter /path/to/this/checkout --no-input" in readme
+    assert "not on your PATH" in readme

@@ -86,15 +86,15 @@ def test_context_file_is_rewritten_only_for_a_cookiecutter_command_line(tmp_path
 
 
 def test_parent_argv_reads_a_process_command_line():
-    # The child says it is running before the test reads it: right after Popen it may not have exec'd yet.
-    code = "import sys, time; print('up', flush=True); time.sleep(60)"
+    code = "import time; print('running', flush=True); time.sleep(30)"
     child = subprocess.Popen([sys.executable, "-c", code, "q2ext-marker"], stdout=subprocess.PIPE, text=True)
     try:
-        assert child.stdout.readline() == "up\n"
+        assert child.stdout.readline() == "running\n"  # exec'd: before that /proc shows the forked parent's
         assert bake.parent_argv(child.pid)[-2:] == [code, "q2ext-marker"]
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()
 
 
 def test_remote_template_source_is_kept_as_given(tmp_path):
