@@ -32,3 +32,19 @@ def copy_template(dest: Path) -> Path:
 def template(tmp_path_factory) -> Path:
     """The template's files, copied once per session: `cookiecutter <template> ...` bakes from it."""
     return copy_template(tmp_path_factory.mktemp("template") / "q2ext")
+
+
+class Clock:
+    """A clock the test moves by hand (`clock.now += 5`): where time is the subject, tests never wait on it."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A hand-moved clock to inject where the code under test reads the time."""
+    return Clock()

@@ -8,11 +8,12 @@ queue per subscriber. The console formats entries when it reads them. A call nev
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 import traceback
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from .batch import CONTENT_TYPE as BATCH_TYPE
@@ -104,78 +105,64 @@ def _short(text: str | None, limit: int = TEXT_LIMIT) -> str | None:
     return text if text is None or len(text) <= limit else text[:limit]
 
 
-def push(sealed: Any, text: str, message_type: str, key: Any, logger: Any) -> None:
+def _recorder(make: Callable[..., Event]) -> Callable[..., None]:
+    """Turn an Event builder into a hook: nothing when the hub is off, never an exception into the message path."""
+
+    @functools.wraps(make)
+    def record(*args: Any) -> None:
+        if not hub.enabled:
+            return
+        try:
+            hub.publish(make(*args))
+        except Exception:  # noqa: BLE001 - the console never breaks a push or a delivery
+            hub.dropped += 1
+
+    return record
+
+
+@_recorder
+def push(sealed: Any, text: str, message_type: str, key: Any, logger: Any) -> Event:
     """A message is being pushed by the extension that owns this logger (extension.<Name>)."""
-    if not hub.enabled:
-        return
-    try:
-        headers = sealed.headers
-        hub.publish(
-            Event(hub.next_seq(), time.time(), "push", message_type, headers["q2msg-id"],
-                  who=logger.name.removeprefix("extension."), size=len(sealed.body),
-                  key=None if key is None else _key_text(key), headers=headers, text=_short(text))
-        )  # fmt: skip
-    except Exception:  # noqa: BLE001 - the console never breaks a push
-        hub.dropped += 1
+    headers = sealed.headers
+    return Event(hub.next_seq(), time.time(), "push", message_type, headers["q2msg-id"],
+                 who=logger.name.removeprefix("extension."), size=len(sealed.body),
+                 key=None if key is None else _key_text(key), headers=headers, text=_short(text))  # fmt: skip
 
 
-def delivered(handler: Any, message: Any, seconds: float) -> None:
+@_recorder
+def delivered(handler: Any, message: Any, seconds: float) -> Event:
     """handle() returned for this message."""
-    if not hub.enabled:
-        return
-    try:
-        hub.publish(
-            Event(hub.next_seq(), time.time(), "delivery", message.type, message.id, 200, type(handler).__name__,
-                  seconds, message.attempt, _body_size(handler), headers=message.headers, text=_short(message.text))
-        )  # fmt: skip
-    except Exception:  # noqa: BLE001 - the console never breaks a delivery
-        hub.dropped += 1
+    return Event(hub.next_seq(), time.time(), "delivery", message.type, message.id, 200, type(handler).__name__,
+                 seconds, message.attempt, _body_size(handler), headers=message.headers,
+                 text=_short(message.text))  # fmt: skip
 
 
-def duplicate(handler: Any, message: Any) -> None:
+@_recorder
+def duplicate(handler: Any, message: Any) -> Event:
     """A delivery of a message handled already (a replay, or a redelivery): acknowledged, not handled again."""
-    if not hub.enabled:
-        return
-    try:
-        hub.publish(
-            Event(hub.next_seq(), time.time(), "duplicate", message.type, message.id, 200, type(handler).__name__,
-                  None, message.attempt, _body_size(handler), "already handled: acknowledged, not handled again",
-                  headers=message.headers, text=_short(message.text))
-        )  # fmt: skip
-    except Exception:  # noqa: BLE001 - the console never breaks a delivery
-        hub.dropped += 1
+    return Event(hub.next_seq(), time.time(), "duplicate", message.type, message.id, 200, type(handler).__name__,
+                 None, message.attempt, _body_size(handler), "already handled: acknowledged, not handled again",
+                 headers=message.headers, text=_short(message.text))  # fmt: skip
 
 
-def refused(handler: Any, status: int, reason: str, msg_id: str) -> None:
+@_recorder
+def refused(handler: Any, status: int, reason: str, msg_id: str) -> Event:
     """The handler answered a delivery with an error status, for this reason."""
-    if not hub.enabled:
-        return
-    try:
-        size = _body_size(handler)
-        headers = handler.request.headers if size is not None else None
-        attempt = headers.get("q2msg-attempt", "") if headers is not None else ""
-        hub.publish(
-            Event(hub.next_seq(), time.time(), "refusal", handler.MESSAGE_TYPE, msg_id[:64], status,
-                  type(handler).__name__, None, int(attempt) if attempt.isdigit() else None, size, reason[:500],
-                  headers=headers)
-        )  # fmt: skip
-    except Exception:  # noqa: BLE001 - the console never breaks a refusal
-        hub.dropped += 1
+    size = _body_size(handler)
+    headers = handler.request.headers if size is not None else None
+    attempt = headers.get("q2msg-attempt", "") if headers is not None else ""
+    return Event(hub.next_seq(), time.time(), "refusal", handler.MESSAGE_TYPE, msg_id[:64], status,
+                 type(handler).__name__, None, int(attempt) if attempt.isdigit() else None, size, reason[:500],
+                 headers=headers)  # fmt: skip
 
 
-def raised(handler: Any, message: Any) -> None:
+@_recorder
+def raised(handler: Any, message: Any) -> Event:
     """handle() raised: call it from the except block, where the traceback is."""
-    if not hub.enabled:
-        return
-    try:
-        trace = _short(traceback.format_exc(), TRACE_LIMIT)
-        hub.publish(
-            Event(hub.next_seq(), time.time(), "exception", message.type, message.id, 500, type(handler).__name__,
-                  None, message.attempt, _body_size(handler), trace.strip().splitlines()[-1][:500],
-                  headers=message.headers, text=_short(message.text), trace=trace)
-        )  # fmt: skip
-    except Exception:  # noqa: BLE001 - the console never breaks a failing delivery further
-        hub.dropped += 1
+    trace = _short(traceback.format_exc(), TRACE_LIMIT)
+    return Event(hub.next_seq(), time.time(), "exception", message.type, message.id, 500, type(handler).__name__,
+                 None, message.attempt, _body_size(handler), trace.strip().splitlines()[-1][:500],
+                 headers=message.headers, text=_short(message.text), trace=trace)  # fmt: skip
 
 
 def _key_text(key: Any) -> str:

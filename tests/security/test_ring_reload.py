@@ -10,21 +10,6 @@ from q2ext import envelope, keyring
 from q2ext.keyring import RingReloader
 
 
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def ring_file(tmp_path):
     path = tmp_path / "keyring.json"

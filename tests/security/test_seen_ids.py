@@ -18,21 +18,6 @@ def db(tmp_path):
     return tmp_path / "seen.sqlite3"
 
 
-class Clock:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def store(db):
     seen = SqliteSeenIds(db)
