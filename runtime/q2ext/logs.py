@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import sys
+import time
 
 FORMAT = "%(asctime)s %(name)s %(levelname)-8s %(message)s"
 
@@ -25,3 +28,82 @@ def setup(level: str = "INFO", stream=None) -> None:
     # Library chatter would drown the seed's lines at DEBUG.
     for noisy in ("asyncio", "aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.INFO))
+
+
+def escape(value: object, limit: int = 200) -> str:
+    """An attacker-chosen string made safe for one log line: control and format characters as \\xNN escapes."""
+    text = str(value)[:limit]
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+
+
+class Throttle:
+    """Log the first `burst` lines of each interval in full, then only count them per key, and say the counts once.
+
+    Refusals cost their sender nothing to cause, so a flood must not become a flood of log lines: at most
+    burst + 1 lines per interval, whatever arrives.
+    """
+
+    def __init__(self, logger: logging.Logger, every_s: float = 10.0, burst: int = 5, level: int = logging.WARNING):
+        self.logger = logger
+        self.every_s = every_s
+        self.burst = burst
+        self.level = level
+        self.started = -every_s
+        self.logged = 0
+        self.counts: dict[str, int] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    def warning(self, msg: str, *args: object, key: str | None = None) -> None:
+        """Log this line, or count it under key (default: the message with quoted parts and numbers left out)."""
+        now = time.monotonic()
+        if now - self.started >= self.every_s:
+            self.flush()
+            self.started, self.logged = now, 0
+        if self.logged < self.burst:
+            self.logged += 1
+            self.logger.log(self.level, msg, *args)
+            return
+        if not self.logger.isEnabledFor(self.level):
+            return
+        name = key if key is not None else _VARIABLE.sub("…", msg % args if args else msg)[:160]
+        if name in self.counts or len(self.counts) < 50:
+            self.counts[name] = self.counts.get(name, 0) + 1
+        else:
+            self.counts["(other)"] = self.counts.get("(other)", 0) + 1
+        self._flush_later()
+
+    def _flush_later(self) -> None:
+        if self.timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop: the next line after the interval says the counts
+            self.timer = loop.call_later(max(0.0, self.started + self.every_s - time.monotonic()), self.flush)
+
+    def flush(self) -> None:
+        """Say how many lines were left out since the last flush, per key, in one line."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.counts:
+            return
+        counts, self.counts = self.counts, {}
+        total = sum(counts.values())
+        top = sorted(counts.items(), key=lambda item: -item[1])[:10]
+        self.logger.log(
+            self.level,
+            "... and %d more like these in the last %.0fs, not logged one by one: %s",
+            total,
+            self.every_s,
+            "; ".join(f"{count} x {name}" for name, count in top),
+        )
