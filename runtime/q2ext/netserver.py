@@ -11,6 +11,7 @@ and EMFILE answered with a pause in accepting and one log line per interval.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import resource
@@ -177,10 +178,8 @@ class _Acceptor:
     def remove(self) -> None:
         if not self.removed:
             self.removed = True
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self.loop.remove_handler(self.sock)
-            except (KeyError, ValueError):
-                pass
 
 
 def make_server(app: Any, settings: Settings) -> LimitedHTTPServer:

@@ -5,6 +5,7 @@ Each test runs `python -m q2ext run` of the fixture project in its own process, 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import resource
 import selectors
@@ -44,10 +45,8 @@ def _open_slow(port: int, count: int) -> list[socket.socket]:
     head = f"POST {PATH} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n".encode()
     for sock in socks:
         sock.settimeout(30)
-        try:
+        with contextlib.suppress(OSError):  # closed by the server already (the cap): that is its job
             sock.sendall(head)
-        except OSError:
-            pass  # closed by the server already (the cap): that is its job
     return socks
 
 
@@ -68,10 +67,8 @@ def _wait_until_seen(socks: list[socket.socket], deadline_s: float = 60) -> int:
             for key, _ in selector.select(left):
                 sock = waiting.pop(key.fd)
                 selector.unregister(sock)
-                try:
+                with contextlib.suppress(OSError):
                     held += sock.recv(64).startswith(b"HTTP/1.1 100")
-                except OSError:
-                    pass
     return held
 
 
