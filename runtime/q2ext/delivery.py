@@ -16,8 +16,7 @@ from collections.abc import Mapping
 
 from .envelope import Malformed, Unauthenticated
 from .keyring import Key
-
-DELIVERY_HEADERS = ("q2msg-attempt", "q2msg-delivery-timestamp", "q2msg-delivery-key", "q2msg-delivery-signature")
+from .wire import DELIVERY_HEADERS
 
 
 def _signature(key: Key, msg_id: str, seal_mac: str, attempt: str, stamp: str) -> bytes:

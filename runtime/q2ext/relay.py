@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from . import batch, delivery, dlq, envelope, http1
+from . import batch, delivery, dlq, envelope, http1, wire
 from .broker import create_topics
 from .handlers.message_bus import RETRYABLE
 from .kafka_bus import client_options, producer_for
@@ -558,10 +558,9 @@ class Relay:
 
     def _sealed_headers(self, record) -> tuple[dict[str, str] | None, str]:
         """The record's headers as text, or None and why it is not a sealed q2ext message."""
-        try:
-            headers = {name: value.decode() for name, value in record.headers}
-        except UnicodeDecodeError:
-            return None, "record headers are not UTF-8"
+        headers, bad = wire.forwarded_headers(record.headers)  # only the sealed q2msg-* headers travel on
+        if headers is None:
+            return None, bad
         missing = [name for name in REQUIRED if name not in headers]
         if missing:
             return None, f"record has no {', '.join(missing)} header: not a sealed q2ext message"
