@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 
 FORMAT = "%(asctime)s %(name)s %(levelname)-8s %(message)s"
 
@@ -53,8 +54,16 @@ class Throttle:
     burst + 1 lines per interval, whatever arrives.
     """
 
-    def __init__(self, logger: logging.Logger, every_s: float = 10.0, burst: int = 5, level: int = logging.WARNING):
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every_s: float = 10.0,
+        burst: int = 5,
+        level: int = logging.WARNING,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.logger = logger
+        self.clock = clock
         self.every_s = every_s
         self.burst = burst
         self.level = level
@@ -64,8 +73,8 @@ class Throttle:
         self.timer: asyncio.TimerHandle | None = None
 
     def warning(self, msg: str, *args: object, key: str | None = None) -> None:
-        """Log this line, or count it under key (default: the message with quoted parts and numbers left out)."""
-        now = time.monotonic()
+        """Log this line, or count it under key (default: the message), with quoted parts and numbers left out."""
+        now = self.clock()
         if now - self.started >= self.every_s:
             self.flush()
             self.started, self.logged = now, 0
@@ -75,7 +84,7 @@ class Throttle:
             return
         if not self.logger.isEnabledFor(self.level):
             return
-        name = key if key is not None else _VARIABLE.sub("…", msg % args if args else msg)[:160]
+        name = _VARIABLE.sub("…", key if key is not None else msg % args if args else msg)[:160]
         if name in self.counts or len(self.counts) < 50:
             self.counts[name] = self.counts.get(name, 0) + 1
         else:
@@ -88,7 +97,7 @@ class Throttle:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 return  # no loop: the next line after the interval says the counts
-            self.timer = loop.call_later(max(0.0, self.started + self.every_s - time.monotonic()), self.flush)
+            self.timer = loop.call_later(max(0.0, self.started + self.every_s - self.clock()), self.flush)
 
     def flush(self) -> None:
         """Say how many lines were left out since the last flush, per key, in one line."""

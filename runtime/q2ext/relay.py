@@ -638,10 +638,10 @@ class Relay:
     async def _post_batch(self, url: str, pending, attempts: list[int]) -> list[Outcome]:
         """One POST of several signed records; an outcome per record (the POST's own failure applies to all)."""
         body = batch.encode(
-            (delivery.sign(headers, self.key, attempt), record.value or b"")
+            ({**headers, "q2msg-attempt": str(attempt)}, record.value or b"")
             for (record, headers), attempt in zip(pending, attempts, strict=True)
         )
-        answer = await self._send(url, {"Content-Type": batch.CONTENT_TYPE}, body)
+        answer = await self._send(url, delivery.sign_batch(body, self.key), body)  # one signature for the batch
         if isinstance(answer, Outcome):
             return [answer] * len(pending)
         if answer.status != 200:
