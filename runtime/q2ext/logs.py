@@ -74,22 +74,25 @@ class Throttle:
 
     def warning(self, msg: str, *args: object, key: str | None = None) -> None:
         """Log this line, or count it under key (default: the message), with quoted parts and numbers left out."""
+        if self.logger.isEnabledFor(self.level) and self.admit(key if key is not None else msg % args if args else msg):
+            self.logger.log(self.level, msg, *args)
+
+    def admit(self, key: str) -> bool:
+        """True for the first `burst` lines of the interval; after them, count the line under key and say False."""
         now = self.clock()
         if now - self.started >= self.every_s:
             self.flush()
             self.started, self.logged = now, 0
         if self.logged < self.burst:
             self.logged += 1
-            self.logger.log(self.level, msg, *args)
-            return
-        if not self.logger.isEnabledFor(self.level):
-            return
-        name = _VARIABLE.sub("…", key if key is not None else msg % args if args else msg)[:160]
+            return True
+        name = _VARIABLE.sub("…", key)[:160]
         if name in self.counts or len(self.counts) < 50:
             self.counts[name] = self.counts.get(name, 0) + 1
         else:
             self.counts["(other)"] = self.counts.get("(other)", 0) + 1
         self._flush_later()
+        return False
 
     def _flush_later(self) -> None:
         if self.timer is None:
@@ -115,4 +118,26 @@ class Throttle:
             total,
             self.every_s,
             "; ".join(f"{count} x {name}" for name, count in top),
+            extra={"q2ext_summary": True},
         )
+
+
+class ThrottleFilter(logging.Filter):
+    """A Throttle for a library's logger (Tornado logs a line per bad request or slow body: a sender's choice)."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = 10.0, burst: int = 5, min_level: int = logging.INFO):
+        super().__init__()
+        self.throttle = Throttle(logger, every_s, burst, level=logging.WARNING)
+        self.min_level = min_level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.min_level or getattr(record, "q2ext_summary", False):
+            return True
+        return self.throttle.admit(record.getMessage())
+
+
+def throttle_logger(name: str, every_s: float = 10.0, burst: int = 5) -> None:
+    """Throttle what this logger says at INFO and above (once per logger, however often it is called)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, ThrottleFilter) for f in logger.filters):
+        logger.addFilter(ThrottleFilter(logger, every_s, burst))

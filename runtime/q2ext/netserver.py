@@ -24,7 +24,7 @@ from tornado import httputil
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
-from .logs import Throttle
+from .logs import Throttle, throttle_logger
 from .settings import Settings
 
 log = logging.getLogger("q2ext.server")
@@ -197,6 +197,8 @@ def make_server(app: Any, settings: Settings) -> LimitedHTTPServer:
 def start_limits(settings: Settings) -> None:
     """At start: raise the fd limit, and say which connection limits are in force."""
     soft = raise_fd_limit()
+    for name in ("tornado.access", "tornado.general"):  # a line per refused request or slow body: throttled
+        throttle_logger(name)
     log.debug(
         "open-file limit %d: at most %d connections; headers within %ds, body within %ds",
         soft,

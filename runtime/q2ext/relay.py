@@ -35,6 +35,7 @@ from .broker import create_topics
 from .handlers.message_bus import RETRYABLE
 from .kafka_bus import client_options, producer_for
 from .keyring import Key
+from .logs import escape
 from .metrics import Registry
 
 log = logging.getLogger("q2ext.relay")
@@ -152,7 +153,7 @@ def refusal_reason(status: int, headers, body: bytes) -> str:
     if not reason and body:
         with contextlib.suppress(ValueError, UnicodeDecodeError, AttributeError):
             reason = json.loads(body).get("error")
-    return str(reason or f"HTTP {status}")[:300]
+    return escape(str(reason or f"HTTP {status}"), 300)  # the target's words go into log lines: escaped
 
 
 class Partition:

@@ -64,3 +64,16 @@ def test_a_record_repeating_a_sealed_header_is_dead_lettered_saying_which(broker
 def test_only_the_sealed_headers_are_forwarded():
     headers, _ = relay_mod.wire.forwarded_headers([("Q2MSG-ID", b"a"), ("X-Trace", b"t"), ("q2msg-hmac", b"h")])
     assert headers == {"q2msg-id": "a", "q2msg-hmac": "h"}
+
+
+def test_an_escape_or_cr_in_a_record_id_is_escaped_in_the_relay_log(broker, ring, handler, relays):
+    sealed = envelope.seal("log injection", handler.type, ring.active)
+    headers = [(n, b"evil\x1b[2J\rINFO all good" if n == "q2msg-id" else v) for n, v in record_headers(sealed.headers)]
+    produce(broker.bootstrap, handler.type, [(sealed.body, headers)])
+    relay = relays(broker.bootstrap, {handler.type: handler.url})
+    wait_for(lambda: read_topic(broker.bootstrap, f"sdk-generic.{handler.type}.dlq"), "a dead letter")
+    line = wait_for(
+        lambda: [ln for ln in relay.log().splitlines() if "dead letter" in ln], "the dead letter's log line"
+    )
+    assert "evil\\x1b[2J\\x0dINFO all good" in line[0]
+    assert "\x1b" not in relay.log() and "\r" not in relay.log()

@@ -3,6 +3,7 @@ attacker-chosen strings never written raw into a log line."""
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import socket
@@ -161,3 +162,21 @@ def test_envelope_open_is_not_what_refuses_a_forged_batch(handler, monkeypatch):
     body = batch.encode(forged_records(100))
     status, _ = handler.post({**delivery.sign_batch(body, keyring.new().delivery), "q2msg-delivery-key": "d1"}, body)
     assert status == 401 and opened == []
+
+
+def test_a_flood_of_forged_deliveries_writes_a_few_log_lines_not_one_per_request(spawn, seal):
+    server = spawn()
+    sealed = seal()
+    forged = delivery.sign(sealed.headers, keyring.new().delivery)
+    forged["q2msg-delivery-key"] = "d1"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        for _ in range(300):
+            conn.request("POST", PATH, body=sealed.body, headers=forged)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 401
+    finally:
+        conn.close()
+    log = server.stop()
+    assert len([line for line in log.splitlines() if "401" in line]) <= 12, log[-3000:]
