@@ -5,8 +5,11 @@ Each test runs `python -m q2ext run` of the fixture project in its own process, 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
 import http.client
+import logging
 import resource
 import selectors
 import socket
@@ -144,3 +147,42 @@ def test_connection_that_never_finishes_its_headers_is_closed_after_the_idle_tim
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: x\r\n")
         assert _closed_by_server(sock)
+
+
+class _OutOfFiles(socket.socket):
+    """A listening socket whose first accept() fails with EMFILE, as when the process has no descriptor left."""
+
+    failures = 0
+
+    def accept(self):
+        if _OutOfFiles.failures < 1:
+            _OutOfFiles.failures += 1
+            raise OSError(errno.EMFILE, "Too many open files")
+        return super().accept()
+
+
+def test_emfile_pauses_accepting_with_one_log_line_then_accepts_again(caplog):
+    from q2ext import netserver
+
+    async def go() -> int:
+        listener = _OutOfFiles()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        accepted = asyncio.get_running_loop().create_future()
+        notes = netserver.Throttle(logging.getLogger("q2ext.server"), every_s=10, burst=1)
+        acceptor = netserver._Acceptor(listener, lambda conn, _addr: accepted.set_result(conn), notes)
+        client = socket.create_connection(listener.getsockname())
+        try:
+            conn = await asyncio.wait_for(accepted, 30)  # accepted after the pause, not lost
+            conn.close()
+        finally:
+            acceptor.remove()
+            client.close()
+            listener.close()
+        return _OutOfFiles.failures
+
+    caplog.set_level(logging.DEBUG)
+    assert asyncio.run(go()) == 1
+    [line] = [r.getMessage() for r in caplog.records if "cannot accept" in r.getMessage()]
+    assert "out of file descriptors; pausing accepts" in line
