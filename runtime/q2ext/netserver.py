@@ -78,7 +78,7 @@ class LimitedHTTPServer(HTTPServer):
         """Tornado's add_sockets, with an accept handler that survives EMFILE without spinning."""
         for sock in sockets:
             self._sockets[sock.fileno()] = sock
-            self._handlers[sock.fileno()] = _Acceptor(sock, self._admit, self._refused_log).remove
+            self._handlers[sock.fileno()] = _Acceptor(sock, self._admit, self._refused_log, self._evict_one).remove
         if self.body_timeout_s and self._sweep is None:
             self._sweep = PeriodicCallback(self._close_slow_bodies, 1000 * min(1.0, self.body_timeout_s / 4))
             self._sweep.start()
@@ -159,11 +159,19 @@ class _Reading(httputil.HTTPMessageDelegate):
 
 
 class _Acceptor:
-    """Accept connections on one listening socket; out of descriptors: pause, say so once per interval."""
+    """Accept connections on one listening socket; out of descriptors: close an idle connection to make room,
+    or else pause accepting briefly and say so once per interval."""
 
-    def __init__(self, sock: socket.socket, callback: Callable[[socket.socket, Any], None], notes) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        callback: Callable[[socket.socket, Any], None],
+        notes: Throttle,
+        make_room: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.sock = sock
         self.callback = callback
+        self.make_room = make_room
         self.notes = notes
         self.loop = IOLoop.current()
         self.removed = False
@@ -182,6 +190,8 @@ class _Acceptor:
             except OSError as exc:
                 if exc.errno not in _OUT_OF_FDS:
                     raise
+                if self.make_room():  # an idle connection closed: its descriptor takes the new one
+                    continue
                 return self._pause(exc)
             self.callback(connection, address)
 

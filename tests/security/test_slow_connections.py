@@ -161,8 +161,11 @@ class _OutOfFiles(socket.socket):
         return super().accept()
 
 
-def test_emfile_pauses_accepting_with_one_log_line_then_accepts_again(caplog):
+def _accept_once_out_of_files(make_room) -> int:
+    """Serve one connection through an _Acceptor whose first accept() fails with EMFILE; accept() failures."""
     from q2ext import netserver
+
+    _OutOfFiles.failures = 0
 
     async def go() -> int:
         listener = _OutOfFiles()
@@ -171,7 +174,7 @@ def test_emfile_pauses_accepting_with_one_log_line_then_accepts_again(caplog):
         listener.setblocking(False)
         accepted = asyncio.get_running_loop().create_future()
         notes = netserver.Throttle(logging.getLogger("q2ext.server"), every_s=10, burst=1)
-        acceptor = netserver._Acceptor(listener, lambda conn, _addr: accepted.set_result(conn), notes)
+        acceptor = netserver._Acceptor(listener, lambda conn, _addr: accepted.set_result(conn), notes, make_room)
         client = socket.create_connection(listener.getsockname())
         try:
             conn = await asyncio.wait_for(accepted, 30)  # accepted after the pause, not lost
@@ -182,7 +185,24 @@ def test_emfile_pauses_accepting_with_one_log_line_then_accepts_again(caplog):
             listener.close()
         return _OutOfFiles.failures
 
+    return asyncio.run(go())
+
+
+def test_emfile_pauses_accepting_with_one_log_line_then_accepts_again(caplog):
     caplog.set_level(logging.DEBUG)
-    assert asyncio.run(go()) == 1
+    assert _accept_once_out_of_files(lambda: False) == 1
     [line] = [r.getMessage() for r in caplog.records if "cannot accept" in r.getMessage()]
     assert "out of file descriptors; pausing accepts" in line
+
+
+def test_emfile_closes_an_idle_connection_to_make_room_without_pausing(caplog):
+    caplog.set_level(logging.DEBUG)
+    room = [1]
+
+    def make_room() -> bool:
+        room[0] -= 1
+        return room[0] >= 0
+
+    assert _accept_once_out_of_files(make_room) == 1
+    assert room == [0]
+    assert not [r for r in caplog.records if "cannot accept" in r.getMessage()]
