@@ -6,7 +6,7 @@ tracebacks in 20 s, genuine deliveries timing out). Here: a deadline for a reque
 keep-alive idle time) and one for its body; at most MAX_CONNECTIONS open connections (fewer if the file
 descriptor limit is lower), where a new connection pushes out the one that has waited longest for its
 next request (a slow sender, never a request being handled); the soft fd limit raised to the hard one;
-and EMFILE answered with a pause in accepting and one log line per interval.
+and EMFILE answered by closing an idle connection, or else a pause in accepting, and one log line per interval.
 """
 
 from __future__ import annotations
