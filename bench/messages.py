@@ -47,11 +47,13 @@ def single_posts(ring, count: int, host: str, prefix: str) -> list[bytes]:
 
 
 def batch_posts(ring, records: int, per_post: int, host: str, prefix: str) -> list[bytes]:
-    """Sealed messages framed per_post to a POST with batch.CONTENT_TYPE."""
-    from q2ext import batch
+    """Sealed messages framed per_post to a POST with batch.CONTENT_TYPE and the batch's one delivery signature."""
+    from q2ext import batch, delivery
 
     msgs = sealed(ring, records, prefix)
-    return [
-        http_post(host, {}, batch.encode(msgs[i : i + per_post]), batch.CONTENT_TYPE)
-        for i in range(0, len(msgs), per_post)
-    ]
+    bodies = [batch.encode(msgs[i : i + per_post]) for i in range(0, len(msgs), per_post)]
+    posts = []
+    for body in bodies:
+        headers = delivery.sign_batch(body, ring.delivery)
+        posts.append(http_post(host, headers, body, headers.pop("Content-Type")))
+    return posts

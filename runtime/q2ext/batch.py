@@ -3,6 +3,9 @@
 A batch body is a sequence of records; each record is
     4-byte big-endian length of the header block, the header block (UTF-8 lines "name:value\\n"),
     4-byte big-endian length of the message body, the message body.
+Version 2 (this one): the POST carries one delivery signature over the whole body (delivery.sign_batch), so
+a forged batch costs the handler one HMAC, not one per record; a record's block holds its sealed headers and
+its q2msg-attempt. Version 1 (a delivery signature per record) is refused with 415.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from collections.abc import Iterable, Mapping
 
 from .envelope import Malformed
 
-CONTENT_TYPE = "application/vnd.q2ext.batch+v1"
+CONTENT_TYPE = "application/vnd.q2ext.batch+v2"
+MEDIA_PREFIX = "application/vnd.q2ext.batch+"  # any version: a batch, to be refused if not this version
 MAX_RECORDS = 10_000
 _LEN = struct.Struct(">I")
 
@@ -62,5 +66,8 @@ def _headers(block: bytes, index: int) -> dict[str, str]:
         name, sep, value = line.partition(":")
         if not sep:
             raise Malformed(f"batch record {index} has a header line without ':'")
-        headers[name.strip().lower()] = value.strip()
+        name = name.strip().lower()
+        if name in headers:
+            raise Malformed(f"batch record {index} repeats header {name[:40]!r}")
+        headers[name] = value.strip()
     return headers

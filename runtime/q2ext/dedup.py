@@ -140,6 +140,7 @@ class SqliteSeenIds:
         self._commits = 0  # commits so far: the flush timer skips its own while claims keep committing
         self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush_s timer is due on
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # private; SQLite gives -wal/-shm its mode
         self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=OFF")  # see the class docstring

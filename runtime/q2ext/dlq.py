@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from . import envelope
+from .logs import escape
 
 log = logging.getLogger("q2ext.dlq")
 SUFFIX = ".dlq"
@@ -43,7 +44,7 @@ def message_id(record) -> str:
     """The record's q2msg-id for log lines, or '-'."""
     for name, value in record.headers:
         if name == "q2msg-id":
-            return value[:64].decode(errors="replace")
+            return escape(value[:64].decode(errors="replace"))  # anyone who writes to the topic chooses it
     return "-"
 
 

@@ -17,28 +17,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import WIRE_VERSION
 from .keyring import Key, KeyRing
+from .wire import SEALED_HEADERS as WIRE_ORDER, SIGNED_HEADERS
 
 TYPE_PREFIX = "sdk-generic."
-SIGNED_HEADERS = (
-    "q2msg-type",
-    "q2msg-id",
-    "q2msg-timestamp",
-    "q2msg-cryptokey",
-    "q2msg-version",
-    "q2msg-envstack",
-    "q2msg-gitrev",
-)
-# The order headers are written in: the seed tutorial's first, then ours.
-WIRE_ORDER = (
-    "q2msg-type",
-    "q2msg-hmac",
-    "q2msg-gitrev",
-    "q2msg-version",
-    "q2msg-envstack",
-    "q2msg-cryptokey",
-    "q2msg-id",
-    "q2msg-timestamp",
-)
 NONCE_BYTES = 12
 TAG_BYTES = 16
 _TOKEN = re.compile(r"[A-Za-z0-9_.:\-]{1,64}\Z")

@@ -66,7 +66,13 @@ Done = Callable[["Response | BaseException"], None]
 
 
 class _Connection(asyncio.Protocol):
-    """One TCP connection: one request in flight, its response parsed as bytes arrive, then done(result)."""
+    """One TCP connection: one request in flight, its response parsed as bytes arrive, then done(result).
+
+    Whatever the server sends, the connection holds at most MAX_HEAD_BYTES + MAX_BODY_BYTES (plus chunk
+    framing) of it: an answer over the cap, framed by Content-Length, chunks or the close, fails the request
+    and closes the connection; bytes sent while no request is in flight close it; nothing of an answer is
+    kept once it is handed over.
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -75,6 +81,7 @@ class _Connection(asyncio.Protocol):
         self.head: tuple[int, dict[str, str]] | None = None
         self.body_at = 0
         self.length: int | None = None
+        self.chunks: _Chunks | None = None  # the chunked body being read, if the answer is chunked
         self.closed = False
         self.deadline = 0.0
 
@@ -84,18 +91,23 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc) -> None:
         self.closed = True
         if self.done is not None:
-            if self.head is not None and self.length is None:  # body delimited by the close
+            if self.head is not None and self.length is None and self.chunks is None:  # delimited by the close
                 self._finish(bytes(self.buffer[self.body_at :]))
             else:
                 self._end(HttpError(f"connection closed by the server ({exc or 'no answer'})"))
+        self.buffer = bytearray()
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if self.done is None:
+        if self.done is None:  # an idle connection must stay silent: anything it sends could pile up
+            self.closed = True
+            self.buffer = bytearray()
+            self.transport.close()
             return
+        self.buffer += data
         try:
             self._parse()
         except HttpError as exc:
+            self.closed = True
             self.transport.close()
             self._end(exc)
 
@@ -108,11 +120,26 @@ class _Connection(asyncio.Protocol):
                 return
             self.head, self.length = _parse_head(bytes(self.buffer[:end]))
             self.body_at = end + 4
-        if self.length is not None and len(self.buffer) - self.body_at >= self.length:
-            self._finish(bytes(self.buffer[self.body_at : self.body_at + self.length]))
+            if self.length is None and self.head[1].get("transfer-encoding", "").lower() == "chunked":
+                self.chunks = _Chunks(self.body_at)
+        if self.chunks is not None:
+            body = self.chunks.parse(self.buffer)
+            if body is not None:
+                self._finish(body, self.chunks.end)
+        elif self.length is not None:
+            if len(self.buffer) - self.body_at >= self.length:
+                self._finish(bytes(self.buffer[self.body_at : self.body_at + self.length]), self.body_at + self.length)
+        elif len(self.buffer) - self.body_at > MAX_BODY_BYTES:
+            raise HttpError(f"answer body over the {MAX_BODY_BYTES}-byte limit")
 
-    def _finish(self, body: bytes) -> None:
+    def _finish(self, body: bytes, end: int | None = None) -> None:
+        """Hand the answer over and forget it; bytes after its end mean the connection cannot be reused."""
         status, headers = self.head
+        if end is not None and end < len(self.buffer):
+            self.closed = True
+            self.transport.close()
+        self.buffer = bytearray()
+        self.head, self.chunks = None, None
         self._end(Response(status, headers, body))
 
     def _end(self, result: Response | BaseException) -> None:
@@ -123,14 +150,16 @@ class _Connection(asyncio.Protocol):
 
     def start(self, data: bytes, deadline: float, done: Done) -> None:
         """Send one request; done(result) is called once: the Response, or the exception that ended it."""
-        self.buffer.clear()
-        self.head, self.length, self.body_at = None, None, 0
+        self.buffer = bytearray()
+        self.head, self.length, self.body_at, self.chunks = None, None, 0, None
         self.deadline = deadline
         self.done = done
         self.transport.write(data)
 
     def abort(self, exc: BaseException) -> None:
         """End the request in flight with exc and close: a late answer must not be read as the next one's."""
+        self.closed = True
+        self.buffer = bytearray()
         self.transport.close()
         self._end(exc)
 
@@ -140,23 +169,79 @@ class _Connection(asyncio.Protocol):
             self.abort(asyncio.TimeoutError())
 
 
+class _Chunks:
+    """A chunked body read as it arrives: the chunks' spans so far, and where the next size line starts."""
+
+    __slots__ = ("at", "end", "size", "spans")
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.end = at
+        self.size = 0
+        self.spans: list[tuple[int, int]] = []
+
+    def parse(self, buffer: bytearray) -> bytes | None:
+        """The whole body once the last chunk and the trailer are in; None while more must come."""
+        while True:
+            line_end = buffer.find(b"\r\n", self.at)
+            if line_end < 0:
+                if len(buffer) - self.at > 1024:
+                    raise HttpError("chunk size line too long")
+                return None
+            size = _chunk_size(bytes(buffer[self.at : line_end]))
+            if size == 0:
+                trailer_end = buffer.find(b"\r\n\r\n", line_end)
+                if trailer_end < 0:
+                    if len(buffer) - line_end > MAX_HEAD_BYTES:
+                        raise HttpError("chunk trailer too large")
+                    return None
+                self.end = trailer_end + 4
+                return b"".join(bytes(buffer[a:b]) for a, b in self.spans)
+            if self.size + size > MAX_BODY_BYTES:
+                raise HttpError(f"answer body over the {MAX_BODY_BYTES}-byte limit")
+            data_end = line_end + 2 + size
+            if len(buffer) < data_end + 2:
+                return None
+            if buffer[data_end : data_end + 2] != b"\r\n":
+                raise HttpError("chunk not followed by CRLF")
+            self.size += size
+            self.spans.append((line_end + 2, data_end))
+            self.at = data_end + 2
+
+
+def _chunk_size(line: bytes) -> int:
+    """A chunk size line's hex size (extensions after ';' ignored); ASCII hex digits only."""
+    text = line.split(b";", 1)[0].strip()
+    if not text or len(text) > 8 or text.strip(b"0123456789abcdefABCDEF"):
+        raise HttpError(f"bad chunk size line {line[:20]!r}")
+    return int(text, 16)
+
+
+def _ascii_digits(text: str) -> bool:
+    """Only 0-9 (str.isdigit() also accepts '²' and other Unicode digits, which int() then refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def _parse_head(head: bytes) -> tuple[tuple[int, dict[str, str]], int | None]:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _ascii_digits(parts[1]) or len(parts[1]) != 3:
         raise HttpError(f"not an HTTP/1.x status line: {lines[0][:60]!r}")
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        raise HttpError("chunked responses are not supported by the relay's client")
+    encoding = headers.get("transfer-encoding", "").lower()
+    if encoding and encoding != "chunked":
+        raise HttpError(f"unsupported Transfer-Encoding {encoding[:30]!r}")
     length = headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+    if encoding:
+        length = None  # RFC 9112 6.3: Transfer-Encoding overrides Content-Length
+    elif length is not None and (not _ascii_digits(length) or len(length) > 12 or int(length) > MAX_BODY_BYTES):
         raise HttpError(f"bad Content-Length {length[:20]!r}")
     status = int(parts[1])
-    if length is None and (status in (204, 304) or 100 <= status < 200):
+    if length is None and not encoding and (status in (204, 304) or 100 <= status < 200):
         length = "0"
     return (status, headers), (int(length) if length is not None else None)
 

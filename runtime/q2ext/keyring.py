@@ -159,7 +159,7 @@ def read_file(path: str | os.PathLike) -> KeyRing:
 def _write_secret(data: dict, path: str | os.PathLike) -> Path:
     """Write JSON atomically with mode 0600 from the start, so a crash never leaves half a file or a readable one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # .q2ext/ itself: not listable by others
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
     try:
         os.fchmod(fd, 0o600)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import sys
+import time
+from collections.abc import Callable
 
 FORMAT = "%(asctime)s %(name)s %(levelname)-8s %(message)s"
 
@@ -25,3 +29,115 @@ def setup(level: str = "INFO", stream=None) -> None:
     # Library chatter would drown the seed's lines at DEBUG.
     for noisy in ("asyncio", "aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.INFO))
+
+
+def escape(value: object, limit: int = 200) -> str:
+    """An attacker-chosen string made safe for one log line: control and format characters as \\xNN escapes."""
+    text = str(value)[:limit]
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+
+
+class Throttle:
+    """Log the first `burst` lines of each interval in full, then only count them per key, and say the counts once.
+
+    Refusals cost their sender nothing to cause, so a flood must not become a flood of log lines: at most
+    burst + 1 lines per interval, whatever arrives.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every_s: float = 10.0,
+        burst: int = 5,
+        level: int = logging.WARNING,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.clock = clock
+        self.every_s = every_s
+        self.burst = burst
+        self.level = level
+        self.started = -every_s
+        self.logged = 0
+        self.counts: dict[str, int] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    def warning(self, msg: str, *args: object, key: str | None = None) -> None:
+        """Log this line, or count it under key (default: the message), with quoted parts and numbers left out."""
+        if self.logger.isEnabledFor(self.level) and self.admit(key if key is not None else msg % args if args else msg):
+            self.logger.log(self.level, msg, *args)
+
+    def admit(self, key: str) -> bool:
+        """True for the first `burst` lines of the interval; after them, count the line under key and say False."""
+        now = self.clock()
+        if now - self.started >= self.every_s:
+            self.flush()
+            self.started, self.logged = now, 0
+        if self.logged < self.burst:
+            self.logged += 1
+            return True
+        name = _VARIABLE.sub("…", key)[:160]
+        if name in self.counts or len(self.counts) < 50:
+            self.counts[name] = self.counts.get(name, 0) + 1
+        else:
+            self.counts["(other)"] = self.counts.get("(other)", 0) + 1
+        self._flush_later()
+        return False
+
+    def _flush_later(self) -> None:
+        if self.timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop: the next line after the interval says the counts
+            self.timer = loop.call_later(max(0.0, self.started + self.every_s - self.clock()), self.flush)
+
+    def flush(self) -> None:
+        """Say how many lines were left out since the last flush, per key, in one line."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.counts:
+            return
+        counts, self.counts = self.counts, {}
+        total = sum(counts.values())
+        top = sorted(counts.items(), key=lambda item: -item[1])[:10]
+        self.logger.log(
+            self.level,
+            "... and %d more like these in the last %.0fs, not logged one by one: %s",
+            total,
+            self.every_s,
+            "; ".join(f"{count} x {name}" for name, count in top),
+            extra={"q2ext_summary": True},
+        )
+
+
+class ThrottleFilter(logging.Filter):
+    """A Throttle for a library's logger (Tornado logs a line per bad request or slow body: a sender's choice)."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = 10.0, burst: int = 5, min_level: int = logging.INFO):
+        super().__init__()
+        self.throttle = Throttle(logger, every_s, burst, level=logging.WARNING)
+        self.min_level = min_level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.min_level or getattr(record, "q2ext_summary", False):
+            return True
+        return self.throttle.admit(record.getMessage())
+
+
+def throttle_logger(name: str, every_s: float = 10.0, burst: int = 5) -> None:
+    """Throttle what this logger says at INFO and above (once per logger, however often it is called)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, ThrottleFilter) for f in logger.filters):
+        logger.addFilter(ThrottleFilter(logger, every_s, burst))

@@ -30,11 +30,12 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from . import batch, delivery, dlq, envelope, http1
+from . import batch, delivery, dlq, envelope, http1, wire
 from .broker import create_topics
 from .handlers.message_bus import RETRYABLE
 from .kafka_bus import client_options, producer_for
 from .keyring import Key
+from .logs import escape
 from .metrics import Registry
 
 log = logging.getLogger("q2ext.relay")
@@ -152,7 +153,7 @@ def refusal_reason(status: int, headers, body: bytes) -> str:
     if not reason and body:
         with contextlib.suppress(ValueError, UnicodeDecodeError, AttributeError):
             reason = json.loads(body).get("error")
-    return str(reason or f"HTTP {status}")[:300]
+    return escape(str(reason or f"HTTP {status}"), 300)  # the target's words go into log lines: escaped
 
 
 class Partition:
@@ -564,10 +565,9 @@ class Relay:
 
     def _sealed_headers(self, record) -> tuple[dict[str, str] | None, str]:
         """The record's headers as text, or None and why it is not a sealed q2ext message."""
-        try:
-            headers = {name: value.decode() for name, value in record.headers}
-        except UnicodeDecodeError:
-            return None, "record headers are not UTF-8"
+        headers, bad = wire.forwarded_headers(record.headers)  # only the sealed q2msg-* headers travel on
+        if headers is None:
+            return None, bad
         missing = [name for name in REQUIRED if name not in headers]
         if missing:
             return None, f"record has no {', '.join(missing)} header: not a sealed q2ext message"
@@ -645,10 +645,10 @@ class Relay:
     async def _post_batch(self, url: str, pending, attempts: list[int]) -> list[Outcome]:
         """One POST of several signed records; an outcome per record (the POST's own failure applies to all)."""
         body = batch.encode(
-            (delivery.sign(headers, self.key, attempt), record.value or b"")
+            ({**headers, "q2msg-attempt": str(attempt)}, record.value or b"")
             for (record, headers), attempt in zip(pending, attempts, strict=True)
         )
-        answer = await self._send(url, {"Content-Type": batch.CONTENT_TYPE}, body)
+        answer = await self._send(url, delivery.sign_batch(body, self.key), body)  # one signature for the batch
         if isinstance(answer, Outcome):
             return [answer] * len(pending)
         if answer.status != 200:

@@ -8,10 +8,9 @@ import importlib
 import logging
 import signal
 
-import tornado.httpserver
 import tornado.web
 
-from . import __version__, bus_lane, services as services_mod, startup
+from . import __version__, bus_lane, netserver, services as services_mod, startup
 from .console import announce as announce_console, routes as console_routes
 from .handlers.base import Q2BaseRequestHandler
 from .services import Services
@@ -117,7 +116,8 @@ async def serve(services: Services, port: int, stop: asyncio.Event | None = None
     """Serve until stop is set (or SIGINT/SIGTERM), then close the bus and the listeners."""
     services_mod.install(services)
     app = make_app(services)
-    server = tornado.httpserver.HTTPServer(app, max_body_size=services.settings.MAX_BODY_BYTES, xheaders=False)
+    netserver.start_limits(services.settings)
+    server = netserver.make_server(app, services.settings)
     server.listen(port, address=services.settings.HOST)
     announce(services, port)
     stop = stop or asyncio.Event()

@@ -36,6 +36,10 @@ class Settings:
     SEEN_IDS_LEASE_SECONDS: int = 10  # a crashed handler's claims block redeliveries this long
     UNKNOWN_KEY_GRACE_SECONDS: int = 600  # an unknown key id is retryable (503) this long after start or reload
     PUSH_TIMEOUT_SECONDS: float = 10.0
+    HTTP_IDLE_TIMEOUT_SECONDS: int = 60  # a request's headers must arrive within this (also the keep-alive idle time)
+    HTTP_BODY_TIMEOUT_SECONDS: int = 60  # ... and its body within this after them
+    MAX_CONNECTIONS: int = 10_000  # open HTTP connections at most (lowered to fit the open-file limit)
+    MAX_JSON_BODY_BYTES: int = 1024 * 1024  # Adapter and Caliper endpoints refuse larger JSON bodies (413)
     HOST: str = "localhost"
     INSTALLED_EXTENSIONS: tuple[str, ...] = ()
     CONSOLE_EVENTS: int = 1000  # the DEBUG bus console keeps this many recent events in memory

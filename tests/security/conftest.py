@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import http.client
 import json
 import logging
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -223,7 +225,8 @@ def spawn(tmp_path, ring) -> Iterator:
     """spawn(**env) -> Process: a separate handler process sharing tmp_path's seen-id store."""
     procs: list[Process] = []
 
-    def _spawn(**extra: str) -> Process:
+    def _spawn(nofile: tuple[int, int] | None = None, **extra: str) -> Process:
+        """nofile: the (soft, hard) open-file limit the process starts with, as `ulimit -n` would set it."""
         port = free_port()
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as out:
@@ -233,6 +236,7 @@ def spawn(tmp_path, ring) -> Iterator:
                 env=project_env(ring, tmp_path, **extra),
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                preexec_fn=None if nofile is None else functools.partial(_limit_files, nofile),
             )
         procs.append(Process(proc, port, log))
         wait_for_port(port, proc)
@@ -241,6 +245,10 @@ def spawn(tmp_path, ring) -> Iterator:
     yield _spawn
     for process in procs:
         process.stop()
+
+
+def _limit_files(nofile: tuple[int, int]) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
 
 
 def handled_ids(tmp_path: Path) -> list[str]:

@@ -44,3 +44,14 @@ def test_security_doc_states_the_default_windows_and_bounds():
     assert f"{cfg.SEEN_IDS_MAX:,} ids" in text
     assert f"{cfg.SEEN_IDS_LEASE_SECONDS} s (`SEEN_IDS_LEASE_SECONDS`)" in text  # a crashed process's claims
     assert f"{cfg.UNKNOWN_KEY_GRACE_SECONDS} s (`UNKNOWN_KEY_GRACE_SECONDS`)" in text
+
+
+def test_security_doc_states_the_http_edge_limits_and_their_defaults():
+    text, cfg = DOC.read_text(), Settings()
+    for name in ("HTTP_IDLE_TIMEOUT_SECONDS", "HTTP_BODY_TIMEOUT_SECONDS", "MAX_CONNECTIONS", "MAX_JSON_BODY_BYTES"):
+        assert f"`{name}`" in text, name
+    assert f"| {cfg.HTTP_IDLE_TIMEOUT_SECONDS} s | `HTTP_IDLE_TIMEOUT_SECONDS`" in text
+    assert f"| {cfg.HTTP_BODY_TIMEOUT_SECONDS} s | `HTTP_BODY_TIMEOUT_SECONDS`" in text
+    assert f"| {cfg.MAX_CONNECTIONS:,}," in text
+    assert f"| {cfg.MAX_JSON_BODY_BYTES // 1024 // 1024} MiB | `MAX_JSON_BODY_BYTES`" in text
+    assert "What a sender without a key can still cost" in text

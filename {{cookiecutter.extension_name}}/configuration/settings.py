@@ -40,6 +40,14 @@ MAX_MESSAGE_AGE_SECONDS = 7 * 24 * 3600
 MAX_FUTURE_SKEW_SECONDS = 300
 DELIVERY_TOLERANCE_SECONDS = 300
 
+# The HTTP edges (SECURITY.md, "Limits at the HTTP edges"): a request's headers must arrive within the idle
+# timeout (also the keep-alive idle time), its body within the body timeout; at most MAX_CONNECTIONS open
+# connections (fewer if `ulimit -n` is lower); Adapter and Caliper JSON bodies at most MAX_JSON_BODY_BYTES.
+HTTP_IDLE_TIMEOUT_SECONDS = 60
+HTTP_BODY_TIMEOUT_SECONDS = 60
+MAX_CONNECTIONS = 10_000
+MAX_JSON_BODY_BYTES = 1024 * 1024
+
 # Message ids already handled (a redelivery is acknowledged without calling handle() again).
 SEEN_IDS_FILE = ".q2ext/seen-ids.sqlite3"
 SEEN_IDS_MAX = 1_000_000

@@ -99,12 +99,18 @@ class Q2BaseRequestHandler(tornado.web.RequestHandler):
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 400 that says why not."""
-        if not self.request.body:
+        body = self.request.body
+        if not body:
             return {}
+        limit = self.q2_settings.MAX_JSON_BODY_BYTES
+        if len(body) > limit:
+            raise tornado.web.HTTPError(413, reason=f"JSON body over the {limit}-byte limit (MAX_JSON_BODY_BYTES)")
         try:
-            value = json.loads(self.request.body)
+            value = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise tornado.web.HTTPError(400, reason="body is not valid JSON") from None
+        except RecursionError:  # '[' * 10000: Python's parser gives up; the sender's mistake, not ours (500)
+            raise tornado.web.HTTPError(400, reason="body nests JSON too deeply") from None
         if not isinstance(value, dict):
             raise tornado.web.HTTPError(400, reason="body must be a JSON object")
         return value

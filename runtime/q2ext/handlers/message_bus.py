@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 from tornado import httputil
 
-from .. import batch, delivery, envelope, events
+from .. import batch, delivery, envelope, events, wire
 from ..dedup import Claim
 from ..envelope import EnvelopeError, Message, TooLarge
+from ..logs import Throttle, escape
 from ..metrics import Registry
 from ..services import Services
 from .base import Q2BaseRequestHandler
@@ -19,6 +21,8 @@ BUS_SUFFIX = "/message/process/sdk"
 # Answers a sender should retry (the relay uses the same list).
 RETRYABLE = frozenset({404, 408, 409, 429})
 UNKNOWN_KEY_RETRY_S = 5  # Retry-After of an unknown key id in its grace period: the ring file may be on its way
+REFUSAL_LOG_INTERVAL_S = 10.0  # refusals anyone can cause are logged in full REFUSAL_LOG_BURST times per interval,
+REFUSAL_LOG_BURST = 5  # then counted per reason and said in one line at the interval's end
 
 
 class DeadLetter(Exception):
@@ -58,8 +62,13 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
     def check_xsrf_cookie(self) -> None:
         """Bus deliveries are authenticated by their signatures, not cookies."""
 
-    def _refused(self, status: int, reason: str, msg_id: str = "-") -> tuple[int, dict]:
-        self.logger.warning("refused message %s: %s (%d)", msg_id[:64], reason, status)
+    def _refused(self, status: int, reason: str, msg_id: str = "-", flood: bool = False) -> tuple[int, dict]:
+        """The refusal to answer, logged; flood: a refusal anyone can cause (checks failed), logged throttled."""
+        line = ("refused message %s: %s (%d)", escape(msg_id, 64), escape(reason, 300), status)
+        if flood:
+            _throttle(self.application.settings, self.logger).warning(*line, key=f"{reason} ({status})")
+        else:
+            self.logger.warning(*line)
         events.refused(self, status, reason, msg_id)  # the DEBUG console's refusal row
         self.services.metrics.counter("q2ext_refused_total", "Deliveries refused").inc(
             type=self.MESSAGE_TYPE, status=str(status)
@@ -76,7 +85,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             return
         self.set_status(status)
         if status >= 400 and "error" in payload:
-            self.set_header("q2msg-refused", payload["error"][:200])
+            self.set_header("q2msg-refused", escape(payload["error"], 200).encode("ascii", "backslashreplace").decode())
         if self._transforms or self._write_buffer or hasattr(self, "_new_cookie"):
             self.finish(payload)  # something else was written: Tornado's full finish()
             return
@@ -97,18 +106,30 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         """One sealed message per POST, or a batch of them (batch.CONTENT_TYPE)."""
         body = self.request.body
         # One plain dict of lower-case names: the checks read it ~20 times, and HTTPHeaders.get normalizes each time.
-        headers = {name.lower(): value for name, value in self.request.headers.get_all()}
-        if headers.get("content-type", "").startswith(batch.CONTENT_TYPE):
-            return await self._receive_batch(body)
+        pairs = list(self.request.headers.get_all())
+        headers = {name.lower(): value for name, value in pairs}
+        if len(headers) != len(pairs) and (repeated := _repeated_envelope_header(pairs)):
+            # A proxy in front may read the first copy where this handler reads the last: neither is trusted.
+            return self._answer(*self._refused(400, f"header {repeated} given more than once", flood=True))
+        if headers.get("content-type", "").startswith(batch.MEDIA_PREFIX):
+            return await self._receive_batch(headers, body)
         self._answer(*await self._deliver(headers, body))
 
-    async def _receive_batch(self, body: bytes) -> None:
-        """Deliver each record in order; after a retryable failure the rest wait, to keep key order."""
+    async def _receive_batch(self, headers: dict[str, str], body: bytes) -> None:
+        """Check the batch's one signature, then deliver each record in order; after a retryable failure the rest
+        wait, to keep key order."""
+        cfg = self.services.settings
+        if not headers["content-type"].startswith(batch.CONTENT_TYPE):
+            reason = f"batch format {headers['content-type'][:60]!r} is not {batch.CONTENT_TYPE}: upgrade the relay"
+            return self._answer(*self._refused(415, reason, flood=True))
         try:
+            if len(body) > cfg.MAX_BODY_BYTES:
+                raise TooLarge(f"batch of {len(body)} bytes is over the {cfg.MAX_BODY_BYTES}-byte limit")
+            delivery.verify_batch(headers, body, self.services.ring.delivery, cfg.DELIVERY_TOLERANCE_SECONDS)
             records = batch.decode(body)
         except EnvelopeError as exc:
-            return self._answer(*self._refused(exc.status, exc.reason))
-        opened = [self._open(headers, record) for headers, record in records]
+            return self._answer(*self._refused(exc.status, exc.reason, flood=True))
+        opened = [self._open(headers, record, signed=True) for headers, record in records]
         messages = [m for m in opened if isinstance(m, Message)]
         claims = iter(self.services.seen.claim_many([m.id for m in messages]))
         results = []
@@ -132,14 +153,16 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             return opened
         return await self._dispatch(opened, await self.services.seen.claim_soon(opened.id))
 
-    def _open(self, headers, body: bytes) -> Message | tuple[int, dict]:
-        """The message, if its size, delivery signature and seal are right; else the refusal to answer."""
+    def _open(self, headers, body: bytes, signed: bool = False) -> Message | tuple[int, dict]:
+        """The message, if its size, delivery signature (unless its batch's was checked) and seal are right; else
+        the refusal to answer."""
         services = self.services
         cfg = services.settings
         try:
             if len(body) > cfg.MAX_MESSAGE_BYTES:
                 raise TooLarge(f"body of {len(body)} bytes is over the {cfg.MAX_MESSAGE_BYTES}-byte limit")
-            delivery.verify(headers, services.ring.delivery, cfg.DELIVERY_TOLERANCE_SECONDS)
+            if not signed:
+                delivery.verify(headers, services.ring.delivery, cfg.DELIVERY_TOLERANCE_SECONDS)
             key_id = headers.get("q2msg-cryptokey")
             if key_id is not None and services.ring.get(key_id) is None:  # a rotation on its way here?
                 wait = self._unknown_key(key_id, headers.get("q2msg-id", "-"))
@@ -155,7 +178,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
                 expected_type=self.MESSAGE_TYPE,
             )
         except EnvelopeError as exc:
-            return self._refused(exc.status, exc.reason, headers.get("q2msg-id", "-"))
+            return self._refused(exc.status, exc.reason, headers.get("q2msg-id", "-"), flood=True)
 
     def _unknown_key(self, key_id: str, msg_id: str) -> tuple[int, dict] | None:
         """A key id this handler does not know: reload the ring file if it changed; 503 while in grace.
@@ -216,6 +239,27 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         if services.handled is not None:
             services.handled.append(message)
         return 200, {"status": 200, "id": message.id}
+
+
+def _repeated_envelope_header(pairs: list[tuple[str, str]]) -> str | None:
+    """The first q2msg-* header name given more than once, if any (only called when some name repeats)."""
+    seen: set[str] = set()
+    for name, _ in pairs:
+        name = name.lower()
+        if name.startswith(wire.PREFIX):
+            if name in seen:
+                return name
+            seen.add(name)
+    return None
+
+
+def _throttle(app_settings: dict, logger: logging.Logger) -> Throttle:
+    """The refusal log of this route in this app: the first few refusals of each 10 s in full, then counts."""
+    throttles = app_settings.setdefault("q2ext_refusal_logs", {})
+    found = throttles.get(logger.name)
+    if found is None:
+        found = throttles[logger.name] = Throttle(logger, every_s=REFUSAL_LOG_INTERVAL_S, burst=REFUSAL_LOG_BURST)
+    return found
 
 
 def _success_series(metrics: Registry, message_type: str) -> tuple:
