@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 
-from .envelope import Malformed
+from .wire import Malformed
 
 CONTENT_TYPE = "application/vnd.q2ext.batch+v2"
 MEDIA_PREFIX = "application/vnd.q2ext.batch+"  # any version: a batch, to be refused if not this version

@@ -185,7 +185,7 @@ async def create_topics(
     """Create the topics that do not exist yet; returns the ones created (an existing topic is fine)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    from .kafka_bus import client_options as options_for
+    from .kafka_clients import client_options as options_for
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options_for(client_options, AIOKafkaAdminClient))
     await admin.start()

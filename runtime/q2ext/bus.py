@@ -9,17 +9,11 @@ import aiohttp
 from . import delivery, envelope, events
 from .envelope import Sealed
 from .services import Services, current, git_rev
-
-BUS_PATH = "/{type}/message/process/sdk"
+from .wire import BUS_PATH, bus_url  # noqa: F401 - BUS_PATH: part of this module's API (testing.py)
 
 
 class PushError(Exception):
     """A push did not reach the bus (or, on the loopback, the handler refused it)."""
-
-
-def bus_url(base: str, message_type: str) -> str:
-    """The handler endpoint of a message type under a base URL."""
-    return base.rstrip("/") + BUS_PATH.format(type=message_type)
 
 
 def seal_for(services: Services, text: str, message_type: str) -> Sealed:

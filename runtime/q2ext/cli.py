@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import keyring, kinds, logs, settings as settings_mod
+from . import deliverykey, keyring, kinds, logs, settings as settings_mod
 from .keyring import KeyRingError
 
 log = logging.getLogger("q2ext.cli")
@@ -97,7 +97,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     ring = keyring.new()
     keyring.write_file(ring, path)
     delivery_path = Path(cfg.DELIVERY_KEY_FILE if not args.file else path.with_name("delivery-key.json"))
-    keyring.write_delivery_file(ring, delivery_path)
+    deliverykey.write_delivery_file(ring, delivery_path)
     print(f"created key ring {path} and the relay's delivery key {delivery_path} (mode 0600, ignored by git).")
     print("Keep them secret; in production load them from your secret store (Q2EXT_KEYRING, Q2EXT_DELIVERY_KEY).")
     return 0

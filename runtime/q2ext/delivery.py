@@ -15,9 +15,8 @@ import time
 from collections.abc import Mapping
 
 from .batch import CONTENT_TYPE
-from .envelope import Malformed, Unauthenticated
-from .keyring import Key
-from .wire import DELIVERY_HEADERS
+from .secretkey import Key
+from .wire import DELIVERY_HEADERS, Malformed, Unauthenticated
 
 
 def _signature(key: Key, msg_id: str, seal_mac: str, attempt: str, stamp: str) -> bytes:

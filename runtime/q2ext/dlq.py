@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from . import envelope
+from . import wire
 from .logs import escape
 
 log = logging.getLogger("q2ext.dlq")
@@ -54,9 +54,9 @@ async def replay(
     """Move the dead letters of a type back onto its topic, committing as it goes; stops at the end seen at start."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from .kafka_bus import client_options as options_for, producer_for
+    from .kafka_clients import client_options as options_for, producer_for
 
-    main = envelope.topic_for(envelope.check_type(message_type))
+    main = wire.topic_for(wire.check_type(message_type))
     source = topic(main)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -117,7 +117,7 @@ async def replay_one(
     """Put one dead letter back on its topic, as replay() does (the console's button); its id, or None if absent."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from .kafka_bus import client_options as options_for, producer_for
+    from .kafka_clients import client_options as options_for, producer_for
 
     tp = TopicPartition(dead_topic, partition)
     consumer = AIOKafkaConsumer(

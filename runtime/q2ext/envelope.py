@@ -17,43 +17,24 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import WIRE_VERSION
 from .keyring import Key, KeyRing
-from .wire import SEALED_HEADERS as WIRE_ORDER, SIGNED_HEADERS
+from .wire import (  # noqa: F401 - the refusal classes and type names are part of envelope's API too
+    SEALED_HEADERS as WIRE_ORDER,
+    SIGNED_HEADERS,
+    TYPE_PREFIX,
+    EnvelopeError,
+    Expired,
+    FromTheFuture,
+    Malformed,
+    TooLarge,
+    Unauthenticated,
+    check_type,
+    is_type,
+    topic_for,
+)
 
-TYPE_PREFIX = "sdk-generic."
 NONCE_BYTES = 12
 TAG_BYTES = 16
 _TOKEN = re.compile(r"[A-Za-z0-9_.:\-]{1,64}\Z")
-_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}\Z")
-
-
-class EnvelopeError(Exception):
-    """A message was refused; status is the HTTP answer, reason is safe to log (no secrets)."""
-
-    status = 400
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Malformed(EnvelopeError):
-    status = 400
-
-
-class Unauthenticated(EnvelopeError):
-    status = 401
-
-
-class Expired(EnvelopeError):
-    status = 410
-
-
-class FromTheFuture(EnvelopeError):
-    status = 425
-
-
-class TooLarge(EnvelopeError):
-    status = 413
 
 
 @dataclass(frozen=True)
@@ -82,18 +63,6 @@ class Sealed:
 
     headers: dict[str, str]
     body: bytes
-
-
-def topic_for(message_type: str) -> str:
-    """The q2msg-type header and Kafka topic of a message type."""
-    return TYPE_PREFIX + message_type
-
-
-def check_type(message_type: str) -> str:
-    """Refuse a message type that cannot be a URL path segment and topic name."""
-    if not isinstance(message_type, str) or not _TYPE.match(message_type):
-        raise ValueError(f"message type {message_type!r} must start with a letter and hold only letters, digits and _")
-    return message_type
 
 
 def canonical(headers: Mapping[str, str]) -> bytes:
@@ -170,7 +139,7 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
     if given_mac is None:
         raise Malformed("missing header q2msg-hmac")
     mtype = values["q2msg-type"]
-    if not mtype.startswith(TYPE_PREFIX) or not _TYPE.match(mtype[len(TYPE_PREFIX) :]):
+    if not mtype.startswith(TYPE_PREFIX) or not is_type(mtype[len(TYPE_PREFIX) :]):
         raise Malformed(f"q2msg-type {mtype[:80]!r} is not sdk-generic.<Type>")
     if expected_type is not None and mtype != topic_for(expected_type):
         raise Malformed(f"q2msg-type {mtype!r} does not belong on the route of {expected_type}")

@@ -7,7 +7,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from .keyring import DELIVERY_FORMAT, FORMAT
+from .deliverykey import DELIVERY_FORMAT
+from .keyring import FORMAT
 
 # Also matches a ring pasted into another file (.env, YAML, escaped JSON in JSON).
 _KEY_FORMAT = re.compile(

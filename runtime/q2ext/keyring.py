@@ -2,64 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hmac
 import json
 import logging
 import os
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from .secretkey import Key, KeyRingError, b64 as _b64, unb64 as _unb64, write_secret as _write_secret
 
 FORMAT = "q2ext-keyring/1"
+__all__ = ["Key", "KeyRing", "KeyRingError"]  # Key and KeyRingError live in secretkey.py (no cipher code)
 ENV_KEYRING = "Q2EXT_KEYRING"
 log = logging.getLogger("q2ext.keys")
-
-
-class KeyRingError(Exception):
-    """The key ring is missing, malformed or not allowed here; the message says how to fix it."""
-
-
-def _derive(secret: bytes, purpose: str) -> bytes:
-    """One 32-byte sub-key per purpose, so encryption and signing never share a key."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"q2ext/1 {purpose}".encode()).derive(secret)
-
-
-@dataclass(frozen=True)
-class Key:
-    """One key of the ring: its id (what q2msg-cryptokey carries) and the derived sub-keys."""
-
-    id: str
-    secret: bytes
-
-    @cached_property
-    def enc_key(self) -> bytes:
-        return _derive(self.secret, "enc")
-
-    @cached_property
-    def mac_key(self) -> bytes:
-        return _derive(self.secret, "mac")
-
-    @cached_property
-    def _mac_state(self) -> hmac.HMAC:
-        return hmac.new(self.mac_key, digestmod="sha256")
-
-    def mac(self, *parts: bytes) -> bytes:
-        """HMAC-SHA256 of the parts under mac_key, from a keyed state made once (key setup is half the cost)."""
-        state = self._mac_state.copy()
-        for part in parts:
-            state.update(part)
-        return state.digest()
-
-    def __repr__(self) -> str:  # never print the secret
-        return f"Key(id={self.id!r})"
 
 
 @dataclass(frozen=True)
@@ -105,20 +62,6 @@ def _number(key_id: str) -> int:
     return int(key_id) if key_id.isdigit() else -1
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _unb64(text: str, what: str) -> bytes:
-    try:
-        raw = base64.urlsafe_b64decode(text.encode())
-    except (ValueError, TypeError):
-        raise KeyRingError(f"key ring: {what} is not base64") from None
-    if len(raw) < 32:
-        raise KeyRingError(f"key ring: {what} is shorter than 32 bytes")
-    return raw
-
-
 def new(dev: bool = False, first_id: str = "1") -> KeyRing:
     """A fresh ring with one random key and a random delivery key."""
     key = Key(first_id, secrets.token_bytes(32))
@@ -154,23 +97,6 @@ def read_file(path: str | os.PathLike) -> KeyRing:
     except json.JSONDecodeError as exc:
         raise KeyRingError(f"{path}: not valid JSON (line {exc.lineno})") from None
     return parse(data, f"file {path}")
-
-
-def _write_secret(data: dict, path: str | os.PathLike) -> Path:
-    """Write JSON atomically with mode 0600 from the start, so a crash never leaves half a file or a readable one."""
-    path = Path(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # .q2ext/ itself: not listable by others
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_file(ring: KeyRing, path: str | os.PathLike) -> Path:
@@ -231,47 +157,6 @@ def _dev_ring(path: Path) -> KeyRing:
         write_file(new(dev=True, first_id="0"), path)
         log.warning("created a DEVELOPMENT key ring at %s (DEBUG only, never use it in production)", path)
     return read_file(path)
-
-
-DELIVERY_FORMAT = "q2ext-delivery-key/1"
-ENV_DELIVERY_KEY = "Q2EXT_DELIVERY_KEY"
-
-
-def write_delivery_file(ring: KeyRing, path: str | os.PathLike) -> Path:
-    """Write only the delivery key: what a relay needs to sign deliveries (it cannot decrypt)."""
-    data = {"format": DELIVERY_FORMAT, "dev": ring.dev, "id": ring.delivery.id, "secret": _b64(ring.delivery.secret)}
-    return _write_secret(data, path)
-
-
-def _parse_delivery(data: dict, source: str) -> tuple[Key, bool]:
-    if not isinstance(data, dict) or data.get("format") != DELIVERY_FORMAT or "secret" not in data:
-        raise KeyRingError(f"{source}: not a q2ext delivery key (expected format {DELIVERY_FORMAT!r})")
-    return Key(str(data.get("id", "d1")), _unb64(data["secret"], "delivery key")), bool(data.get("dev", False))
-
-
-def load_delivery_for(settings, environ: dict[str, str] | None = None) -> tuple[Key, str]:
-    """The relay's delivery key and where it came from: environment, file, or (DEBUG only) the dev ring."""
-    environ = os.environ if environ is None else environ
-    if environ.get(ENV_DELIVERY_KEY):
-        try:
-            data = json.loads(environ[ENV_DELIVERY_KEY])
-        except json.JSONDecodeError:
-            raise KeyRingError(f"environment variable {ENV_DELIVERY_KEY} is not valid JSON") from None
-        source = f"environment variable {ENV_DELIVERY_KEY}"
-        key, dev = _parse_delivery(data, source)
-    elif Path(settings.DELIVERY_KEY_FILE).exists():
-        source = f"file {settings.DELIVERY_KEY_FILE}"
-        try:
-            data = json.loads(Path(settings.DELIVERY_KEY_FILE).read_text())
-        except json.JSONDecodeError:
-            raise KeyRingError(f"{source}: not valid JSON") from None
-        key, dev = _parse_delivery(data, source)
-    else:
-        ring = load_for(settings, environ)
-        key, dev, source = ring.delivery, ring.dev, f"{ring.source} (delivery key)"
-    if dev and not settings.DEBUG:
-        raise KeyRingError(f"{source} is a development key; out of DEBUG run `make keys` for a real one")
-    return key, source
 
 
 class RingReloader:

@@ -19,6 +19,7 @@ sys.path.insert(0, str(RUNTIME))
 
 from q2ext import (  # noqa: E402
     broker as broker_mod,  # noqa: E402
+    deliverykey,
     keyring,
     services,
 )
@@ -29,7 +30,7 @@ PARTITIONS = 4
 LOGGER = logging.getLogger("extension.test")
 
 
-def wait_for(predicate, what: str, timeout: float = 30.0, every: float = 0.05):
+def wait_for(predicate, what: str, timeout: float = 60.0, every: float = 0.05):
     """Poll until predicate() is truthy (returns it), or fail saying what never happened."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -244,7 +245,7 @@ class RelayProcess:
             "Q2EXT_DEBUG": "0",
             "Q2EXT_DELIVERY_KEY": json.dumps(
                 {
-                    "format": keyring.DELIVERY_FORMAT,
+                    "format": deliverykey.DELIVERY_FORMAT,
                     "id": ring.delivery.id,
                     "secret": keyring._b64(ring.delivery.secret),
                 }
@@ -278,7 +279,7 @@ class RelayProcess:
 
     def _get(self, path: str):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}{path}", timeout=2) as resp:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}{path}", timeout=30) as resp:
                 return resp.status, resp.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()

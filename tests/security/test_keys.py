@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from q2ext import envelope, keyring, server
+from q2ext import deliverykey, envelope, keyring, server
 from q2ext.keyring import KeyRingError
 from q2ext.services import Services
 from q2ext.settings import Settings
@@ -111,10 +111,10 @@ def test_development_ring_is_refused_out_of_debug(tmp_path):
 
 
 def test_development_delivery_key_is_refused_out_of_debug(tmp_path):
-    keyring.write_delivery_file(keyring.new(dev=True), tmp_path / "delivery.json")
+    deliverykey.write_delivery_file(keyring.new(dev=True), tmp_path / "delivery.json")
     cfg = Settings(DEBUG=False, DELIVERY_KEY_FILE=str(tmp_path / "delivery.json"))
     with pytest.raises(KeyRingError, match="is a development key; out of DEBUG"):
-        keyring.load_delivery_for(cfg, {})
+        deliverykey.load_delivery_for(cfg, {})
 
 
 def test_no_ring_out_of_debug_is_refused_even_if_a_dev_ring_exists(tmp_path):
@@ -148,7 +148,7 @@ def test_server_refuses_to_start_with_the_development_ring_out_of_debug(tmp_path
 
 def test_relay_refuses_to_start_with_a_development_delivery_key_out_of_debug(tmp_path):
     key_file = tmp_path / "delivery.json"
-    keyring.write_delivery_file(keyring.new(dev=True), key_file)
+    deliverykey.write_delivery_file(keyring.new(dev=True), key_file)
     assert q2ext_refuses("relay", Q2EXT_DELIVERY_KEY_FILE=str(key_file)) == [
         f"error: file {key_file} is a development key; out of DEBUG run `make keys` for a real one"
     ]

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import collections
 
-import aiohttp
-
-from q2ext import delivery, envelope
-from q2ext.handlers.message_bus import RETRYABLE
+from q2ext import delivery, envelope, http1
+from q2ext.wire import RETRYABLE
 
 from .conftest import PATH, handled_ids
 
@@ -18,18 +16,21 @@ CONNECTIONS = 500
 
 
 async def blast(ports: list[int], jobs: list[tuple[int, envelope.Sealed]], ring) -> list[tuple[str, int]]:
-    """POST every job at once through a 500-connection pool; (message id, status) per POST."""
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    """POST every job at once over at most 500 kept-alive connections; (message id, status) per POST."""
+    clients = {port: http1.Client(f"http://127.0.0.1:{port}", timeout=60) for port in ports}
+    slots = asyncio.Semaphore(CONNECTIONS)
 
-        async def one(port: int, sealed: envelope.Sealed) -> tuple[str, int]:
-            headers = delivery.sign(sealed.headers, ring.delivery)
-            async with session.post(f"http://127.0.0.1:{port}{PATH}", data=sealed.body, headers=headers) as resp:
-                await resp.read()
-                return sealed.headers["q2msg-id"], resp.status
+    async def one(port: int, sealed: envelope.Sealed) -> tuple[str, int]:
+        headers = delivery.sign(sealed.headers, ring.delivery)
+        async with slots:
+            answer = await clients[port].post(PATH, headers, sealed.body)
+        return sealed.headers["q2msg-id"], answer.status
 
+    try:
         return await asyncio.gather(*(one(port, sealed) for port, sealed in jobs))
+    finally:
+        for client in clients.values():
+            client.close()
 
 
 def test_500_connections_every_200_handled_exactly_once(spawn, tmp_path, ring):

@@ -18,8 +18,7 @@ from ..services import Services
 from .base import Q2BaseRequestHandler
 
 BUS_SUFFIX = "/message/process/sdk"
-# Answers a sender should retry (the relay uses the same list).
-RETRYABLE = frozenset({404, 408, 409, 429})
+RETRYABLE = wire.RETRYABLE  # answers a sender retries: the rule is wire.retryable(), shared with the relay
 UNKNOWN_KEY_RETRY_S = 5  # Retry-After of an unknown key id in its grace period: the ring file may be on its way
 REFUSAL_LOG_INTERVAL_S = 10.0  # refusals anyone can cause are logged in full REFUSAL_LOG_BURST times per interval,
 REFUSAL_LOG_BURST = 5  # then counted per reason and said in one line at the interval's end
@@ -143,7 +142,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
                 continue
             status, payload = await self._dispatch(item, claim) if claim is not None else item
             results.append(payload)
-            blocked = status in RETRYABLE or status >= 500
+            blocked = wire.retryable(status)
         self._answer(200, {"status": 200, "results": results})
 
     async def _deliver(self, headers, body: bytes) -> tuple[int, dict]:
