@@ -6,12 +6,18 @@ verb method) before the message is even looked at. A bus delivery needs none of 
 is a literal path and the envelope, not a cookie, authenticates it. Profiles of the handler put
 that machinery at ~8% of its CPU per message, so bus POSTs to a literal route go straight to
 the handler instance's _receive(); every other request is routed by Tornado as usual.
+
+The lane writes some of Tornado's private state (what _execute would have set) and reads its router
+rules, so it runs only on the Tornado releases it was tested with (TESTED_TORNADO); on any other it turns
+itself off, says so once, and every request takes Tornado's full path. Q2EXT_BUS_LANE=0 turns it off too
+(tests/runtime/test_bus_lane_off.py runs the bus tests that way).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from typing import Any
 
@@ -22,6 +28,26 @@ from .handlers.message_bus import BUS_SUFFIX, Q2MessageBusRequestHandler
 
 log = logging.getLogger("q2ext.server")
 _LITERAL = re.compile(r"/[\w./-]*\Z")  # a route pattern that is a plain path: no groups, no regex syntax
+TESTED_TORNADO = frozenset({(6, 4), (6, 5), (6, 6)})  # (major, minor) releases the suite ran the lane on
+ENV_SWITCH = "Q2EXT_BUS_LANE"  # "0": every request takes Tornado's full path
+_said_off: list[str] = []  # the reason the lane is off, said once per process
+
+
+def lane_allowed(version: tuple = tornado.version_info, environ=None) -> bool:
+    """True if the lane may run: switched on, on a Tornado release it was tested with (else one log line)."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_SWITCH, "1").strip() == "0":
+        return False
+    if tuple(version[:2]) in TESTED_TORNADO:
+        return True
+    if not _said_off:
+        _said_off.append(f"Tornado {'.'.join(map(str, version[:3]))}")
+        log.warning(
+            "bus lane off: Tornado %s is not a release it was tested with (%s); bus POSTs take Tornado's full path",
+            ".".join(map(str, version[:3])),
+            ", ".join(f"{a}.{b}" for a, b in sorted(TESTED_TORNADO)),
+        )
+    return False
 
 
 class Application(tornado.web.Application):
@@ -46,6 +72,8 @@ class Application(tornado.web.Application):
         anything else keeps Tornado's full path, where a prepare() override or a catch-all route behaves
         as the user wrote it.
         """
+        if not lane_allowed():
+            return {}
         if self.transforms or self.settings.get("cross_origin_protection") or len(self.default_router.rules) != 1:
             return {}
         lanes: dict[str, tuple[type, dict]] = {}

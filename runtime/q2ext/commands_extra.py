@@ -23,7 +23,8 @@ def cmd_bus(args: argparse.Namespace) -> int:
 
 def relay_config(args: argparse.Namespace, cfg):
     """The relay's configuration from its flags and the project settings."""
-    from .relay import RelayConfig, discover_routes, read_routes
+    from .relay_config import RelayConfig
+    from .routes import discover_routes, read_routes
 
     target = args.target or f"http://{cfg.HOST}:{cfg.PORT}"
     routes = read_routes(args.routes) if args.routes else discover_routes(cfg.INSTALLED_EXTENSIONS, target)
@@ -59,15 +60,15 @@ def relay_config(args: argparse.Namespace, cfg):
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
-    from . import keyring, logs
+    from . import deliverykey, logs
     from .cli import _settings
-    from .relay import Relay, quiet_kafka_logs
+    from .relay import Relay
 
     cfg = _settings(args)
     logs.setup(cfg.LOG_LEVEL)
-    quiet_kafka_logs(level=cfg.LOG_LEVEL)
+    logs.quiet_kafka_logs(level=cfg.LOG_LEVEL)
     config = relay_config(args, cfg)
-    key, source = keyring.load_delivery_for(cfg)
+    key, source = deliverykey.load_delivery_for(cfg)
     log.info("relay signs deliveries with delivery key %s from %s; it holds no message keys", key.id, source)
 
     async def go() -> None:

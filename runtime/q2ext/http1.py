@@ -247,7 +247,7 @@ def _parse_head(head: bytes) -> tuple[tuple[int, dict[str, str]], int | None]:
 
 
 class Client:
-    """POSTs to one origin (http:// or https://) over a pool of kept-alive connections."""
+    """Requests (POSTs, and the console's GETs) to one origin (http:// or https://) over kept-alive connections."""
 
     def __init__(self, base_url: str, timeout: float = 10.0, ssl_context: ssl_mod.SSLContext | None = None) -> None:
         url = urlsplit(base_url)
@@ -284,6 +284,21 @@ class Client:
             (b"POST ", path.encode("latin-1"), b" HTTP/1.1\r\nHost: ", self.host_header, b"\r\n")
             + (head.encode("latin-1"), b"Content-Length: ", str(len(body)).encode(), b"\r\n\r\n", body)
         )
+        return self._request(data, done)
+
+    async def get(self, path: str) -> Response:
+        """One GET (what the DEBUG console asks a relay's /metrics with); raises as post() does."""
+        data = b"".join((b"GET ", path.encode("latin-1"), b" HTTP/1.1\r\nHost: ", self.host_header, b"\r\n\r\n"))
+        future = asyncio.get_running_loop().create_future()
+        pending = self._request(data, functools.partial(_settle, future))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            pending.cancel()
+            raise
+
+    def _request(self, data: bytes, done: Done) -> _Pending:
+        """Send a whole request on an idle connection, or on a new one; done(result) is called once."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         self._sweep_soon(loop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sys
@@ -141,3 +142,47 @@ def throttle_logger(name: str, every_s: float = 10.0, burst: int = 5) -> None:
     logger = logging.getLogger(name)
     if not any(isinstance(f, ThrottleFilter) for f in logger.filters):
         logger.addFilter(ThrottleFilter(logger, every_s, burst))
+
+
+def describe(exc: BaseException) -> str:
+    """An error as '<Class>: <text>', once: aiokafka's errors already start their text with their class name."""
+    name, text = exc.__class__.__name__, str(exc)
+    if not text:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep, waking early if stop is set; True if it was."""
+    if stop.is_set():
+        return True
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+class QuietKafkaLogs(logging.Filter):
+    """Let one aiokafka warning of each kind through per interval: it logs every failed reconnect, ~20 a second."""
+
+    def __init__(self, every_s: float = 30.0) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self.last: dict[tuple[str, object], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith("aiokafka"):
+            return True
+        key, now = (record.name, record.msg), time.monotonic()
+        if now - self.last.get(key, -self.every_s) < self.every_s:
+            return False
+        self.last[key] = now
+        return True
+
+
+def quiet_kafka_logs(every_s: float = 30.0, level: str = "INFO") -> None:
+    """aiokafka at WARNING unless LOG=DEBUG, and QuietKafkaLogs on the root handlers (the relay says it once)."""
+    if logging.getLevelName(level.upper()) != logging.DEBUG:  # its INFO lines (joins, coordinators) drown ours
+        for name in ("aiokafka", "kafka"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(QuietKafkaLogs(every_s))

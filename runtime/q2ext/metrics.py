@@ -1,123 +1,103 @@
-"""Counters, gauges and histograms rendered in the Prometheus text format (no dependency)."""
+"""This process's counters, gauges and histograms: prometheus_client underneath, a small API on top.
+
+prometheus_client keeps the values and writes the exposition format; this module adds what the hot paths
+and the relay need: label names taken from the first use, series bound to their labels once (bound()),
+and sums across label sets. The `<name>_created` series are off (one more line per series, no use here).
+"""
 
 from __future__ import annotations
 
-import bisect
-import threading
-from collections import defaultdict
 from collections.abc import Callable
 
+import prometheus_client
+from prometheus_client import CollectorRegistry, exposition
+
+prometheus_client.disable_created_metrics()
+CONTENT_TYPE = exposition.CONTENT_TYPE_LATEST
 Labels = tuple[tuple[str, str], ...]
 
 
-def _fmt_labels(labels: Labels, extra: str = "") -> str:
-    parts = [f'{k}="{_escape(v)}"' for k, v in labels]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
-
-
-def _escape(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
 class _Metric:
-    kind = "untyped"
+    """One metric family; its prometheus_client object is made on first use, with that use's label names."""
 
-    def __init__(self, name: str, help_text: str) -> None:
+    kind: type = prometheus_client.Counter
+
+    def __init__(self, registry: CollectorRegistry, name: str, help_text: str, **extra: object) -> None:
         self.name = name
         self.help = help_text
-        self._lock = threading.Lock()
+        self._registry = registry
+        self._extra = extra
+        self._family = None
+        self._children: dict[Labels, object] = {}
 
-    def header(self) -> list[str]:
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
+    def child(self, labels: dict[str, str]):
+        """The series of these labels (sorted once per call: hot paths bind with labels() instead)."""
+        key = tuple(sorted(labels.items()))
+        found = self._children.get(key)
+        if found is None:
+            if self._family is None:
+                names = [k for k, _ in key]
+                self._family = self.kind(self.name, self.help, names, registry=self._registry, **self._extra)
+            found = self._children[key] = self._family.labels(**labels) if key else self._family
+        return found
+
+    def series(self) -> list[Labels]:
+        """The label sets seen so far."""
+        return list(self._children)
+
+    def remove(self, key: Labels) -> None:
+        """Drop one series (e.g. a partition this relay no longer holds)."""
+        if self._children.pop(key, None) is not None and key:
+            self._family.remove(*(v for _, v in key))
 
 
 class Counter(_Metric):
     """A value that only goes up."""
 
-    kind = "counter"
-
-    def __init__(self, name: str, help_text: str) -> None:
-        super().__init__(name, help_text)
-        self.values: dict[Labels, float] = defaultdict(float)
-
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            self.values[key] += amount
+        self.child(labels).inc(amount)
 
     def labels(self, **labels: str) -> Callable[..., None]:
         """inc() bound to one label set: hot paths sort the labels once, not per call."""
-        key, values, lock = tuple(sorted(labels.items())), self.values, self._lock
-
-        def inc(amount: float = 1.0) -> None:
-            with lock:
-                values[key] += amount
-
-        return inc
+        return self.child(labels).inc
 
     def get(self, **labels: str) -> float:
-        return self.values.get(tuple(sorted(labels.items())), 0.0)
+        found = self._children.get(tuple(sorted(labels.items())))
+        return found._value.get() if found is not None else 0.0  # noqa: SLF001 - prometheus_client has no getter
 
-    def render(self) -> list[str]:
-        return self.header() + [f"{self.name}{_fmt_labels(k)} {v:g}" for k, v in sorted(self.values.items())]
+    def total(self) -> float:
+        """The sum over every label set."""
+        return sum(child._value.get() for child in self._children.values())  # noqa: SLF001
 
 
 class Gauge(Counter):
     """A value that goes up and down."""
 
-    kind = "gauge"
+    kind = prometheus_client.Gauge
 
     def set(self, value: float, **labels: str) -> None:
-        with self._lock:
-            self.values[tuple(sorted(labels.items()))] = value
+        self.child(labels).set(value)
 
 
 class Histogram(_Metric):
     """Observations counted into fixed buckets (seconds by default)."""
 
-    kind = "histogram"
+    kind = prometheus_client.Histogram
     DEFAULT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-    def __init__(self, name: str, help_text: str, buckets: tuple[float, ...] = DEFAULT_BUCKETS) -> None:
-        super().__init__(name, help_text)
-        self.buckets = buckets
-        self.series: dict[Labels, list[float]] = {}
-
     def observe(self, value: float, **labels: str) -> None:
-        self._observe(tuple(sorted(labels.items())), value)
+        self.child(labels).observe(value)
 
     def labels(self, **labels: str) -> Callable[[float], None]:
         """observe() bound to one label set: hot paths sort the labels once, not per call."""
-        key = tuple(sorted(labels.items()))
-        return lambda value: self._observe(key, value)
-
-    def _observe(self, key: Labels, value: float) -> None:
-        with self._lock:
-            row = self.series.get(key)
-            if row is None:
-                row = self.series[key] = [0.0] * (len(self.buckets) + 2)
-            row[bisect.bisect_left(self.buckets, value)] += 1
-            row[-1] += value
-
-    def render(self) -> list[str]:
-        lines = self.header()
-        for key, row in sorted(self.series.items()):
-            running = 0.0
-            for bound, count in zip((*self.buckets, float("inf")), row[:-1], strict=True):
-                running += count
-                le = 'le="+Inf"' if bound == float("inf") else f'le="{bound:g}"'
-                lines.append(f"{self.name}_bucket{_fmt_labels(key, le)} {running:g}")
-            lines.append(f"{self.name}_sum{_fmt_labels(key)} {row[-1]:g}")
-            lines.append(f"{self.name}_count{_fmt_labels(key)} {running:g}")
-        return lines
+        return self.child(labels).observe
 
 
 class Registry:
     """The metrics of one process; render() is what /metrics serves."""
 
     def __init__(self) -> None:
+        self.collectors = CollectorRegistry(auto_describe=False)
         self._metrics: dict[str, _Metric] = {}
         self._bound: dict[object, object] = {}
 
@@ -128,11 +108,11 @@ class Registry:
             found = self._bound.setdefault(key, build(*args))
         return found
 
-    def _get(self, cls: type, name: str, *args) -> _Metric:
+    def _get(self, cls: type, name: str, help_text: str, **extra: object) -> _Metric:
         """The metric of that name, created on first use (looked up, not rebuilt, on the hot path)."""
         metric = self._metrics.get(name)
         if metric is None:
-            metric = self._metrics.setdefault(name, cls(name, *args))
+            metric = self._metrics.setdefault(name, cls(self.collectors, name, help_text, **extra))
         return metric
 
     def counter(self, name: str, help_text: str) -> Counter:
@@ -142,10 +122,8 @@ class Registry:
         return self._get(Gauge, name, help_text)  # type: ignore[return-value]
 
     def histogram(self, name: str, help_text: str, buckets: tuple[float, ...] = Histogram.DEFAULT_BUCKETS) -> Histogram:
-        return self._get(Histogram, name, help_text, buckets)  # type: ignore[return-value]
+        return self._get(Histogram, name, help_text, buckets=buckets)  # type: ignore[return-value]
 
     def render(self) -> str:
-        lines: list[str] = []
-        for metric in self._metrics.values():
-            lines.extend(metric.render())
-        return "\n".join(lines) + "\n"
+        """The Prometheus text exposition of every metric."""
+        return exposition.generate_latest(self.collectors).decode()

@@ -24,6 +24,7 @@ PROJECT_NAMES = frozenset({"q2ext", "q2_sdk", "configuration", "tests", "test", 
 PROJECT_NAMES |= {"build", "dist", "venv", "env", "node_modules"}
 DEPENDENCY_NAMES = frozenset({"tornado", "cryptography", "aiohttp", "aiokafka", "kafka", "pytest", "hypothesis"})
 DEPENDENCY_NAMES |= {"ruff", "pre_commit", "setuptools", "pip", "pkg_resources", "jinja2", "multidict", "yarl"}
+DEPENDENCY_NAMES |= {"prometheus_client"}
 
 
 def _camel(text: str) -> str:

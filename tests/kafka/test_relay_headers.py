@@ -7,7 +7,7 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from kafka_helpers import read_topic, wait_for
 
-from q2ext import envelope, relay as relay_mod
+from q2ext import envelope, wire
 from q2ext.kafka_bus import record_headers
 
 HOSTILE = [
@@ -62,7 +62,7 @@ def test_a_record_repeating_a_sealed_header_is_dead_lettered_saying_which(broker
 
 
 def test_only_the_sealed_headers_are_forwarded():
-    headers, _ = relay_mod.wire.forwarded_headers([("Q2MSG-ID", b"a"), ("X-Trace", b"t"), ("q2msg-hmac", b"h")])
+    headers, _ = wire.forwarded_headers([("Q2MSG-ID", b"a"), ("X-Trace", b"t"), ("q2msg-hmac", b"h")])
     assert headers == {"q2msg-id": "a", "q2msg-hmac": "h"}
 
 

@@ -6,7 +6,7 @@ import re
 
 from kafka_helpers import broker_mod, push_all, wait_for
 
-from q2ext.relay import describe
+from q2ext.logs import describe
 
 RETRIED = re.compile(r"relay: 0 delivered .*, lag (\d+), in flight \d+, retried (\d+),")
 

@@ -12,7 +12,10 @@ import pytest
 from kafka_helpers import RUNTIME
 
 from q2ext import http1, keyring
-from q2ext.relay import OK, Relay, RelayConfig, backoff, classify, discover_routes, parse_retry_after, read_routes
+from q2ext.poster import Poster
+from q2ext.relay_config import RelayConfig
+from q2ext.retry import OK, RetryBudget, backoff, classify, parse_retry_after
+from q2ext.routes import discover_routes, read_routes
 
 
 @pytest.mark.parametrize("status", [200, 201, 204])
@@ -31,8 +34,7 @@ def test_any_other_answer_is_permanent(status):
 
 
 def outcome_of_send(result):
-    relay = Relay(RelayConfig("127.0.0.1:9", {"Lowercase": "http://h/x"}, timeout_s=3), keyring.new(dev=True).delivery)
-    return relay._outcome_of_send("http://h/x", result)
+    return Poster(keyring.new(dev=True).delivery, timeout_s=3).outcome_of_send("http://h/x", result)
 
 
 def test_a_callback_post_that_got_an_answer_is_judged_by_its_status():
@@ -125,15 +127,21 @@ def test_relay_without_a_message_bus_extension_says_what_to_do(tmp_path):
     assert "no Message Bus extension is installed" in result.stderr and "--routes" in result.stderr
 
 
-def relay_retrying_for(seconds: float) -> Relay:
-    return Relay(RelayConfig("127.0.0.1:9", {"Lowercase": "http://h/x"}, retry_for_s=seconds), keyring.new().delivery)
-
-
 def test_a_record_is_retried_for_fifteen_minutes_by_default_then_dead_lettered():
-    relay = Relay(RelayConfig("127.0.0.1:9", {"Lowercase": "http://h/x"}), keyring.new().delivery)
-    assert not relay._out_of_time(started=100.0, now=100.0 + 899)
-    assert relay._out_of_time(started=100.0, now=100.0 + 900)
+    budget = RetryBudget(RelayConfig("127.0.0.1:9", {"Lowercase": "http://h/x"}).retry_for_s)
+    assert not budget.spent(started=100.0, now=100.0 + 899)
+    assert budget.spent(started=100.0, now=100.0 + 900)
 
 
 def test_a_retry_budget_of_zero_retries_forever():
-    assert not relay_retrying_for(0)._out_of_time(started=0.0, now=10.0**9)
+    assert not RetryBudget(0).spent(started=0.0, now=10.0**9)
+
+
+def test_the_retry_budget_reads_its_injected_clock():
+    now = [100.0]
+    budget = RetryBudget(10, clock=lambda: now[0])
+    started = budget.start()
+    now[0] += 9.9
+    assert not budget.spent(started)
+    now[0] += 0.1
+    assert budget.spent(started)

@@ -139,3 +139,17 @@ def test_other_verbs_on_the_bus_path_go_to_the_handlers_methods(svc):
     answer = post_to(lane, "GET", {}, None)
     assert answer.code == 200
     assert tornado.escape.json_decode(answer.body) == {"page": "yes"}
+
+
+def test_the_lane_turns_itself_off_on_a_tornado_release_it_was_not_tested_with_saying_so_once(monkeypatch, caplog):
+    monkeypatch.setattr(bus_lane, "TESTED_TORNADO", frozenset({(5, 1)}))
+    monkeypatch.setattr(bus_lane, "_said_off", [])
+    caplog.set_level("WARNING", logger="q2ext.server")
+    assert lanes([(BUS_PATH, Recorder)]) == {} and lanes([(BUS_PATH, Recorder)]) == {}
+    said = [r.getMessage() for r in caplog.records if "bus lane off" in r.getMessage()]
+    assert len(said) == 1 and "take Tornado's full path" in said[0]
+
+
+def test_q2ext_bus_lane_0_turns_the_lane_off(monkeypatch):
+    monkeypatch.setenv(bus_lane.ENV_SWITCH, "0")
+    assert lanes([(BUS_PATH, Recorder)]) == {}

@@ -93,18 +93,17 @@ def _batches(ring, count: int, per_batch: int, text: str):
         records = []
         for _ in range(per_batch):
             sealed = envelope.seal(text, "Lowercase", ring.active)
-            records.append((delivery.sign(sealed.headers, ring.delivery), sealed.body))
-        yield batch.encode(records)
+            records.append(({**sealed.headers, "q2msg-attempt": "1"}, sealed.body))
+        body = batch.encode(records)
+        yield body, delivery.sign_batch(body, ring.delivery)  # batch v2: one delivery signature per POST
 
 
 def _deliver_all(port: int, bodies) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     handled = 0
     try:
-        for body in bodies:
-            conn.request(
-                "POST", "/Lowercase/message/process/sdk", body=body, headers={"Content-Type": batch.CONTENT_TYPE}
-            )
+        for body, headers in bodies:
+            conn.request("POST", "/Lowercase/message/process/sdk", body=body, headers=headers)
             answer = json.loads(conn.getresponse().read())
             handled += sum(1 for result in answer["results"] if result["status"] == 200)
     finally:

@@ -133,7 +133,7 @@ def target() -> Iterator[int]:
 CHILD = r"""
 import asyncio, gc, json, resource, sys
 from q2ext import http1
-from q2ext.relay import release_free_memory
+from q2ext.relay_watch import release_free_memory
 
 def rss_mib():
     with open("/proc/self/statm") as fh:

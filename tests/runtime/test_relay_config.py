@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections import deque
+from dataclasses import dataclass
 
-from q2ext import keyring, relay
+from aiokafka import TopicPartition
+
+from q2ext import keyring, relay_watch
 from q2ext.relay import Partition, Relay, RelayConfig, release_free_memory
+
+
+@dataclass(frozen=True)
+class Record:
+    offset: int
+    key: bytes | None
 
 
 def config(**changes) -> RelayConfig:
@@ -30,25 +38,26 @@ def test_releasing_free_memory_is_safe_to_call_anywhere():
 
 def trims_counted(monkeypatch) -> list[int]:
     trims: list[int] = []
-    monkeypatch.setattr(relay, "release_free_memory", lambda: trims.append(1))
+    monkeypatch.setattr(relay_watch, "release_free_memory", lambda: trims.append(1))
     return trims
 
 
 def test_an_idle_relay_hands_memory_back_once_after_each_burst(monkeypatch):
     trims = trims_counted(monkeypatch)
     r = Relay(config(), keyring.new(dev=True).delivery)
-    r._delivered.inc(type="Lowercase")
-    mark = r._trim_when_idle(-1)
-    assert r._trim_when_idle(mark) == mark  # nothing delivered since: no second trim
-    r._delivered.inc(type="Lowercase")
-    r._trim_when_idle(mark)
+    r.stats.delivered.inc(type="Lowercase")
+    mark = relay_watch.trim_when_idle(r, -1)
+    assert relay_watch.trim_when_idle(r, mark) == mark  # nothing delivered since: no second trim
+    r.stats.delivered.inc(type="Lowercase")
+    relay_watch.trim_when_idle(r, mark)
     assert len(trims) == 2
 
 
 def test_a_relay_with_records_in_hand_does_not_trim(monkeypatch):
     trims = trims_counted(monkeypatch)
     r = Relay(config(), keyring.new(dev=True).delivery)
-    part = r.parts["tp"] = Partition("tp", "Lowercase", "http://127.0.0.1:1980/x")
-    part.queue = deque(["a record"])
-    r._delivered.inc(type="Lowercase")
-    assert r._trim_when_idle(-1) == -1 and not r.idle() and trims == []
+    tp = TopicPartition("sdk-generic.Lowercase", 0)
+    part = r.parts[tp] = Partition(tp, "Lowercase", "http://127.0.0.1:1980/x")
+    part.take([Record(offset=0, key=b"k")])
+    r.stats.delivered.inc(type="Lowercase")
+    assert relay_watch.trim_when_idle(r, -1) == -1 and not r.idle() and trims == []

@@ -207,7 +207,7 @@ def project_env(ring: KeyRing, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 20) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:

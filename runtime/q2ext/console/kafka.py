@@ -6,10 +6,9 @@ import asyncio
 import re
 from collections import deque
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
-
-from .. import dlq, envelope
+from .. import dlq, http1, wire
 from ..settings import Settings
 
 DEAD_LETTERS_SHOWN = 50  # per topic, the newest
@@ -33,12 +32,12 @@ async def relay_counters(base_url: str) -> dict[str, Any]:
     """Delivered, retried, dead-lettered and lag per topic from the relay's /metrics, or why it could not be read."""
     url = base_url.rstrip("/") + "/metrics"
     try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
-            session.get(url) as resp,
-        ):
-            text = await resp.text()
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:  # asyncio's is not the builtin on 3.10
+        client = http1.Client(base_url, timeout=3)
+        try:
+            text = (await client.get(urlsplit(url).path)).body.decode("utf-8", "replace")
+        finally:
+            client.close()
+    except (http1.HttpError, asyncio.TimeoutError, OSError, ValueError) as exc:  # asyncio's is not the builtin on 3.10
         return {
             "url": url,
             "up": False,
@@ -55,7 +54,7 @@ def parse_metrics(text: str) -> dict[str, dict[str, float]]:
         if not match or match.group(1) not in SERIES:
             continue
         labels = dict(LABEL.findall(match.group(2)))
-        topic = labels.get("topic") or envelope.topic_for(labels.get("type", "?"))
+        topic = labels.get("topic") or wire.topic_for(labels.get("type", "?"))
         row = topics.setdefault(topic, dict.fromkeys(SERIES.values(), 0.0))
         row[SERIES[match.group(1)]] += float(match.group(3))
     return topics
@@ -65,7 +64,7 @@ async def dead_letters(cfg: Settings, types: list[str]) -> list[dict[str, Any]]:
     """The newest dead letters of each type's <topic>.dlq, read without a consumer group (nothing is committed)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from ..kafka_bus import client_options
+    from ..kafka_clients import client_options
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=cfg.KAFKA_BOOTSTRAP_SERVERS,
@@ -85,9 +84,9 @@ async def dead_letters(cfg: Settings, types: list[str]) -> list[dict[str, Any]]:
     try:
         await consumer.topics()
         tps = [
-            TopicPartition(dlq.topic(envelope.topic_for(t)), p)
+            TopicPartition(dlq.topic(wire.topic_for(t)), p)
             for t in types
-            for p in sorted(consumer.partitions_for_topic(dlq.topic(envelope.topic_for(t))) or ())
+            for p in sorted(consumer.partitions_for_topic(dlq.topic(wire.topic_for(t))) or ())
         ]
         if not tps:
             return []
@@ -125,7 +124,7 @@ def _row(record) -> dict[str, Any]:
         "partition": record.partition,
         "offset": record.offset,
         "id": headers.get("q2msg-id", "-"),
-        "type": headers.get("q2msg-type", "").removeprefix(envelope.TYPE_PREFIX),
+        "type": headers.get("q2msg-type", "").removeprefix(wire.TYPE_PREFIX),
         "reason": facts.get("reason", "-"),
         "status": facts.get("status", "-"),
         "attempts": facts.get("attempts", "-"),

@@ -1,0 +1,77 @@
+"""POST records to their handlers: sign each attempt, keep a connection per origin, turn answers into outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from . import batch, delivery, http1
+from .retry import NO_ANSWER, NOT_ATTEMPTED, Outcome, batch_outcome, no_answer, outcome_of
+from .secretkey import Key
+
+
+class Poster:
+    """The relay's HTTP side: kept-alive clients by endpoint, signed with the delivery key (it cannot decrypt)."""
+
+    def __init__(self, key: Key, timeout_s: float) -> None:
+        self.key = key
+        self.timeout_s = timeout_s
+        self._http: dict[str, tuple[http1.Client, str]] = {}  # endpoint URL -> (client of its origin, path)
+
+    def client_for(self, url: str) -> tuple[http1.Client, str]:
+        """The kept-alive client of the endpoint's origin and the path to POST to, made on first use."""
+        found = self._http.get(url)
+        if found is None:
+            parts = urlsplit(url)
+            client = http1.Client(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout_s)
+            found = self._http[url] = (client, parts.path + (f"?{parts.query}" if parts.query else ""))
+        return found
+
+    def send(self, url: str, headers: dict[str, str], body: bytes, done: Callable[[object], None]) -> None:
+        """Start the first attempt of a record; done(result) gets the Response or the exception (no task made)."""
+        client, path = self.client_for(url)
+        client.send(path, delivery.sign(headers, self.key, 1), body, done)
+
+    def outcome_of_send(self, url: str, result: http1.Response | BaseException) -> Outcome:
+        """The outcome of a callback POST: the handler's answer, or the retry of getting none; a bug is raised."""
+        if isinstance(result, http1.Response):
+            return outcome_of(result)
+        if isinstance(result, NO_ANSWER):
+            return no_answer(url, result, self.timeout_s)
+        raise result
+
+    async def post(self, url: str, headers: dict[str, str], body: bytes, attempt: int) -> Outcome:
+        """One signed POST of the record; its outcome (a refused connection or timeout is a retry)."""
+        answer = await self._send(url, delivery.sign(headers, self.key, attempt), body)
+        return answer if isinstance(answer, Outcome) else outcome_of(answer)
+
+    async def post_batch(self, url: str, pending, attempts: list[int]) -> list[Outcome]:
+        """One POST of several signed records; an outcome per record (the POST's own failure applies to all)."""
+        body = batch.encode(
+            ({**headers, "q2msg-attempt": str(attempt)}, record.value or b"")
+            for (record, headers), attempt in zip(pending, attempts, strict=True)
+        )
+        answer = await self._send(url, delivery.sign_batch(body, self.key), body)  # one signature for the batch
+        if isinstance(answer, Outcome):
+            return [answer] * len(pending)
+        if answer.status != 200:
+            return [outcome_of(answer)] * len(pending)
+        try:
+            results = json.loads(answer.body)["results"]
+        except (ValueError, KeyError, TypeError):
+            return [Outcome("retry", 200, f"{url} answered a batch without per-record results")] * len(pending)
+        outcomes = [batch_outcome(result) for result in results[: len(pending)]]
+        return outcomes + [NOT_ATTEMPTED] * (len(pending) - len(outcomes))
+
+    async def _send(self, url: str, headers: dict[str, str], body: bytes) -> http1.Response | Outcome:
+        """POST over a kept-alive connection: the response, or the retry outcome of getting none."""
+        client, path = self.client_for(url)
+        try:
+            return await client.post(path, headers, body)
+        except NO_ANSWER as exc:
+            return no_answer(url, exc, self.timeout_s)
+
+    def close(self) -> None:
+        for client, _ in self._http.values():
+            client.close()
