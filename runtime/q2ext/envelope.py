@@ -128,6 +128,37 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
     """Verify (constant-time HMAC), check age, decrypt; raise an EnvelopeError saying why not."""
     if len(body) > max_bytes:
         raise TooLarge(f"body of {len(body)} bytes is over the {max_bytes}-byte limit")
+    values, mac_bytes = _signed_values(headers, expected_type)
+    if len(body) < NONCE_BYTES + TAG_BYTES:
+        raise Malformed(f"body of {len(body)} bytes is too short to be a sealed message")
+    key = ring.get(values["q2msg-cryptokey"])
+    if key is None:
+        raise Unauthenticated(f"unknown key {values['q2msg-cryptokey']!r}")
+    signed = canonical(values)
+    if not hmac.compare_digest(_digest(key, signed, body), mac_bytes):
+        raise Unauthenticated(f"hmac mismatch for key {key.id}")
+    _check_age(int(values["q2msg-timestamp"]) / 1000, time.time() if now is None else now, max_age_s, max_future_s)
+    try:
+        text = _aead(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], signed).decode("utf-8")
+    except (InvalidTag, UnicodeDecodeError):
+        raise Unauthenticated(f"body does not decrypt under key {key.id}") from None
+    attempt = headers.get("q2msg-attempt", "1")
+    return Message(
+        text=text,
+        type=values["q2msg-type"][len(TYPE_PREFIX) :],
+        id=values["q2msg-id"],
+        timestamp_ms=int(values["q2msg-timestamp"]),
+        key_id=key.id,
+        env_stack=values["q2msg-envstack"],
+        git_rev=values["q2msg-gitrev"],
+        version=values["q2msg-version"],
+        attempt=int(attempt) if attempt.isdigit() else 1,
+        headers=headers,
+    )
+
+
+def _signed_values(headers: Mapping[str, str], expected_type: str | None) -> tuple[dict[str, str], bytes]:
+    """The signed headers' values, checked for form, and the HMAC they came with; Malformed saying what is wrong."""
     get = headers.get
     values = {}
     for name in SIGNED_HEADERS:
@@ -153,38 +184,13 @@ def open(  # noqa: A001 - the natural name; envelope.open is always called quali
     if not values["q2msg-timestamp"].isdigit():
         raise Malformed("q2msg-timestamp is not milliseconds since the epoch")
     try:
-        mac_bytes = base64.b64decode(given_mac, validate=True)
+        return values, base64.b64decode(given_mac, validate=True)
     except (binascii.Error, ValueError):
         raise Malformed("q2msg-hmac is not base64") from None
-    if len(body) < NONCE_BYTES + TAG_BYTES:
-        raise Malformed(f"body of {len(body)} bytes is too short to be a sealed message")
-    key = ring.get(values["q2msg-cryptokey"])
-    if key is None:
-        raise Unauthenticated(f"unknown key {values['q2msg-cryptokey']!r}")
-    signed = canonical(values)
-    if not hmac.compare_digest(_digest(key, signed, body), mac_bytes):
-        raise Unauthenticated(f"hmac mismatch for key {key.id}")
-    now = time.time() if now is None else now
-    sent = int(values["q2msg-timestamp"]) / 1000
+
+
+def _check_age(sent: float, now: float, max_age_s: float, max_future_s: float) -> None:
     if now - sent > max_age_s:
         raise Expired(f"message is {now - sent:.0f}s old, over the maximum age of {max_age_s:.0f}s")
     if sent - now > max_future_s:
         raise FromTheFuture(f"message is {sent - now:.0f}s in the future (clock skew limit {max_future_s:.0f}s)")
-    try:
-        plain = _aead(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], signed)
-        text = plain.decode("utf-8")
-    except (InvalidTag, UnicodeDecodeError):
-        raise Unauthenticated(f"body does not decrypt under key {key.id}") from None
-    attempt = headers.get("q2msg-attempt", "1")
-    return Message(
-        text=text,
-        type=mtype[len(TYPE_PREFIX) :],
-        id=values["q2msg-id"],
-        timestamp_ms=int(values["q2msg-timestamp"]),
-        key_id=key.id,
-        env_stack=values["q2msg-envstack"],
-        git_rev=values["q2msg-gitrev"],
-        version=values["q2msg-version"],
-        attempt=int(attempt) if attempt.isdigit() else 1,
-        headers=headers,
-    )

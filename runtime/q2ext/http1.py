@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import ssl as ssl_mod
 from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from .headers import check_header, check_headers  # noqa: F401 - part of the client's API
+
 log = logging.getLogger("q2ext.http1")
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
-_BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")  # printable ASCII only: no CR/LF/NUL to split a request
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -34,32 +33,6 @@ class Response(NamedTuple):
     status: int
     headers: dict[str, str]  # lower-case names
     body: bytes
-
-
-def check_header(name: str, value: str) -> None:
-    """Refuse a header that could split the request (CR, LF, NUL...) or is not an HTTP token name."""
-    if not _TOKEN.match(name.encode("latin-1", "replace")) or _BAD_VALUE.search(value):
-        raise ValueError(f"header {name[:40]!r} is not a valid HTTP header")
-
-
-_good_names: set[str] = set()  # header names that passed check_header (records carry the same few)
-
-
-def check_headers(headers: dict[str, str]) -> None:
-    """check_header() for every header, on a fast path: the relay checks each record it delivers."""
-    values = "".join(headers.values())
-    if not (values.isascii() and values.isprintable()) and _BAD_VALUE.search(values):  # TAB passes the regex
-        _check_each(headers)
-    for name in headers:
-        if name not in _good_names:
-            check_header(name, "")
-            if len(_good_names) < 1024:
-                _good_names.add(name)
-
-
-def _check_each(headers: dict[str, str]) -> None:
-    for name, value in headers.items():
-        check_header(name, value)
 
 
 Done = Callable[["Response | BaseException"], None]

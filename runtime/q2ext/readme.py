@@ -1,4 +1,4 @@
-"""The generated project README's section on its first extension: the kinds table plus scaffold/readme/<kind>.md.
+"""The generated project README's section on its first extension: the kinds table plus skeletons/readme/<kind>.md.
 
 Standard library only: cookiecutter's Jinja extension (local_extensions.py) renders it before anything is installed.
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 from .kinds import ADAPTER_TYPES, find, find_adapter_type
 from .naming import message_type_of
 
-FRAGMENTS = Path(__file__).with_name("scaffold") / "readme"
+FRAGMENTS = Path(__file__).with_name("skeletons") / "readme"
 
 
 def kind_section(kind_name: str, name: str, message_type: str = "", adapter_type: str = "") -> str:

@@ -1,4 +1,4 @@
-"""Add an extension to a project: render its package from scaffold/ (one skeleton, blocks per kind), register it.
+"""Add an extension to a project: render its package from skeletons/ (one skeleton, blocks per kind), register it.
 
 Everything is rendered in memory first, so a refused name, kind or option writes nothing.
 """
@@ -15,7 +15,7 @@ import jinja2
 from . import kinds
 from .kinds import Kind
 
-TEMPLATES = Path(__file__).with_name("scaffold")
+TEMPLATES = Path(__file__).with_name("skeletons")
 SETTINGS_FILE = Path("configuration") / "settings.py"
 LIST_START = "INSTALLED_EXTENSIONS = ["
 LIST_END = "]"

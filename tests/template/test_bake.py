@@ -61,7 +61,7 @@ def bakes(template, cookiecutter_config, tmp_path_factory) -> dict[str, Path]:
 def text_files(project: Path):
     for path in sorted(project.rglob("*")):
         parts = path.relative_to(project).parts
-        if path.is_file() and "scaffold" not in parts and ".git" not in parts and path.suffix not in (".pyc", ".png"):
+        if path.is_file() and "skeletons" not in parts and ".git" not in parts and path.suffix not in (".pyc", ".png"):
             yield path, path.read_text(encoding="utf-8")
 
 
