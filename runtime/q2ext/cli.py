@@ -36,7 +36,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _settings(args)
     logs.setup(cfg.LOG_LEVEL)
     svc = services.build(cfg)
-    asyncio.run(server.serve(svc, cfg.PORT))
+    try:
+        asyncio.run(server.serve(svc, cfg.PORT, reload=cfg.DEBUG))  # DEBUG: restart on code changes
+    except server.PortError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib
 import logging
 import signal
+import socket
 
 import tornado.httpserver
 import tornado.web
 
-from . import __version__, bus_lane, services as services_mod
+from . import __version__, bus_lane, catalog, pages, reloader, services as services_mod
 from .handlers.base import Q2BaseRequestHandler
 from .services import Services
 
@@ -51,24 +53,35 @@ def load_routes(extensions: tuple[str, ...] | list[str]) -> list:
 
 
 def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None = None) -> bus_lane.Application:
-    """The application serving these extensions plus /status, /health and /metrics."""
+    """The application serving these extensions plus /status and /health; in DEBUG also / and /metrics."""
     from .handlers.health_check import StatusHandler
 
     names = services.settings.INSTALLED_EXTENSIONS if extensions is None else extensions
+    debug = services.settings.DEBUG
+    extension_routes = load_routes(names)
+    services.consumed = catalog.consumed_types(extension_routes)
     routes = [
         (r"/status/?", StatusHandler),
         (r"/health/?", HealthHandler),
-        (r"/metrics/?", MetricsHandler),
-        *load_routes(names),
+        *debug_routes(debug),
+        *extension_routes,
     ]
     return bus_lane.Application(
         routes,
         q2ext_services=services,
         q2ext_settings=services.settings,
         q2ext_extensions=tuple(names),
+        q2ext_consumed=services.consumed,
+        default_handler_class=pages.NotFoundHandler,
+        compiled_template_cache=not debug,  # DEBUG: an edited template shows on the next request
         debug=False,
         log_function=_access_log,
     )
+
+
+def debug_routes(debug: bool) -> list:
+    """DEBUG: the extensions' index at / and /metrics on the app port; out of DEBUG neither (see serve_metrics)."""
+    return [(r"/", pages.IndexHandler), (r"/metrics/?", MetricsHandler)] if debug else []
 
 
 def _access_log(handler: tornado.web.RequestHandler) -> None:
@@ -94,6 +107,9 @@ def announce(services: Services, port: int) -> None:
         mode,
         cfg.bus_mode,
     )
+    if services.ring is None:
+        log.info("no Message Bus extension installed: no message keys loaded (push() loads them when first used)")
+        return
     log.info(
         "message keys from %s (ids %s, active %s)",
         services.ring.source,
@@ -109,13 +125,68 @@ def announce(services: Services, port: int) -> None:
         log.warning("*" * 78)
 
 
-async def serve(services: Services, port: int, stop: asyncio.Event | None = None) -> None:
-    """Serve until stop is set (or SIGINT/SIGTERM), then close the bus and the listeners."""
+class PortError(Exception):
+    """The server cannot listen on its port; the message says which port to use instead."""
+
+
+def port_problem(exc: OSError, host: str, port: int) -> str:
+    """One line for a port the server cannot listen on, with the `make run PORT=` that fixes it."""
+    if exc.errno == errno.EADDRINUSE:
+        spare = free_port_near(host, port)
+        return f"port {port} is in use (another make run?); run make run PORT={spare}"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs root privileges; run make run PORT={free_port_near(host, 1980)}"
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); set another HOST or PORT"
+
+
+def free_port_near(host: str, port: int, tries: int = 50) -> int:
+    """The first port after this one that nobody listens on right now (a suggestion: it may be taken later)."""
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1" if host == "localhost" else host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return port + 1
+
+
+def serve_metrics(services: Services) -> tornado.httpserver.HTTPServer | None:
+    """Out of DEBUG, /metrics on its own METRICS_HOST:METRICS_PORT (127.0.0.1:1982); a taken port only disables it."""
+    cfg = services.settings
+    if cfg.DEBUG or not cfg.METRICS_PORT:
+        return None
+    app = tornado.web.Application([(r"/metrics/?", MetricsHandler)], q2ext_services=services, log_function=_access_log)
+    server = tornado.httpserver.HTTPServer(app)
+    try:
+        server.listen(cfg.METRICS_PORT, address=cfg.METRICS_HOST)
+    except OSError as exc:
+        log.warning(
+            "metrics port %s:%d unavailable (%s): no /metrics for this server; set METRICS_PORT",
+            cfg.METRICS_HOST,
+            cfg.METRICS_PORT,
+            exc.strerror or exc,
+        )
+        return None
+    log.info("metrics on http://%s:%d/metrics (not on the application port)", cfg.METRICS_HOST, cfg.METRICS_PORT)
+    return server
+
+
+async def serve(services: Services, port: int, stop: asyncio.Event | None = None, reload: bool = False) -> None:
+    """Serve until stop is set (or SIGINT/SIGTERM), then close the bus and the listeners; reload: see reloader."""
     services_mod.install(services)
     app = make_app(services)
     server = tornado.httpserver.HTTPServer(app, max_body_size=services.settings.MAX_BODY_BYTES, xheaders=False)
-    server.listen(port, address=services.settings.HOST)
+    try:
+        server.listen(port, address=services.settings.HOST)
+    except OSError as exc:
+        raise PortError(port_problem(exc, services.settings.HOST, port)) from None
     announce(services, port)
+    metrics_server = serve_metrics(services)
+    if services.settings.DEBUG:
+        log.info("DEBUG: the extensions and their URLs are listed at http://%s:%d/", services.settings.HOST, port)
+    if reload:
+        reloader.start(services)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,5 +195,7 @@ async def serve(services: Services, port: int, stop: asyncio.Event | None = None
     await stop.wait()
     log.info("stopping")
     server.stop()
+    if metrics_server is not None:
+        metrics_server.stop()
     await server.close_all_connections()
     await services.close()

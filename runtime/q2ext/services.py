@@ -33,11 +33,18 @@ class Services:
     """What one process uses; built once by the server, the relay or the CLI."""
 
     settings: Settings
-    ring: KeyRing
+    ring: KeyRing | None  # None until first needed where no Message Bus extension is installed (see keys())
     seen: object
     metrics: Registry = field(default_factory=Registry)
     bus: object | None = None
     handled: list | None = None  # set by q2ext.testing to record handled messages
+    consumed: dict[str, str] | None = None  # message type -> bus path, of the app server.make_app built
+
+    def keys(self) -> KeyRing:
+        """The message key ring, loaded now if start-up did not need it (no Message Bus extension installed)."""
+        if self.ring is None:
+            self.ring = keyring_mod.load_for(self.settings)
+        return self.ring
 
     def get_bus(self):
         """The configured bus, created on first use (loopback in DEBUG, Kafka otherwise)."""
@@ -75,10 +82,21 @@ def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
     return seen
 
 
+def needs_keys(settings: Settings) -> bool:
+    """Keys are loaded at start only where messages are handled: a Message Bus extension is installed.
+
+    Code that only pushes loads them on its first push() (which fails with a one-line error without them).
+    """
+    from . import catalog
+
+    return any(ext.message_types for ext in catalog.describe(settings.INSTALLED_EXTENSIONS))
+
+
 def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:
-    """Services for this process from the settings; refuses to run out of DEBUG without a real ring."""
+    """Services for this process; where messages are handled, refuses to run out of DEBUG without a real ring."""
     settings = settings or settings_mod.get()
-    ring = ring or keyring_mod.load_for(settings)
+    if ring is None and needs_keys(settings):
+        ring = keyring_mod.load_for(settings)
     return Services(settings=settings, ring=ring, seen=make_seen(settings))
 
 
