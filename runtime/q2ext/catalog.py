@@ -104,5 +104,6 @@ def near(name: str, choices: Iterable[str]) -> str | None:
         if choice.lower() == name.lower():
             return choice
     lowered = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    # 0.8, not difflib's 0.6: 'Uppercase' scores 0.78 against 'Lowercase', and is no typo of it.
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.8)
     return lowered[close[0]] if close else None
