@@ -128,14 +128,14 @@ class Server:
 
 
 def start_server(project: Path, env: dict[str, str], *args: str) -> Server:
-    """Start the server on a free port (HOST 127.0.0.1) and wait until /health answers."""
+    """Start the server on a free port (HOST 127.0.0.1, no metrics port unless env sets one); wait for /health."""
     port = free_port()
     log_file = project.parent / f"server-{port}.log"
     with log_file.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "q2ext", "run", "--port", str(port), *args],
             cwd=project,
-            env={**env, "Q2EXT_HOST": "127.0.0.1"},
+            env={"Q2EXT_METRICS_PORT": "0", **env, "Q2EXT_HOST": "127.0.0.1"},  # a busy 1982 would only warn
             stdout=log,
             stderr=subprocess.STDOUT,
         )
