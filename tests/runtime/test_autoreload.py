@@ -1,4 +1,4 @@
-"""In DEBUG `python -m q2ext run` restarts itself when an extension or configuration/settings.py changes; not out of DEBUG.
+"""In DEBUG `python -m q2ext run` restarts itself when an extension or the settings change; not out of DEBUG.
 
 Real parts: a baked project with a Base extension, its server as its own process, real GETs. Tornado checks the
 files every 0.5 s and notes their times on its first check: an edit made before that first check would count as
