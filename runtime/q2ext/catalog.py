@@ -50,12 +50,17 @@ def literal_path(pattern: str) -> str | None:
 
 
 def kind_of(handler: type, kwargs: dict) -> kinds.Kind | None:
-    """The kind whose base class the handler (or a class it is given, e.g. a health check) inherits first."""
-    for cls in (handler, *(v for v in kwargs.values() if isinstance(v, type))):
-        for base in getattr(cls, "__mro__", ()):
-            if base.__name__ in _BASE_CLASSES:
-                return _BASE_CLASSES[base.__name__]
-    return None
+    """The kind whose base class the handler, or a class it is given (a health check), inherits most closely.
+
+    Every handler is a Q2BaseRequestHandler, so Base counts only when no other kind's class is found.
+    """
+    found = [
+        _BASE_CLASSES[base.__name__]
+        for cls in (handler, *(v for v in kwargs.values() if isinstance(v, type)))
+        for base in getattr(cls, "__mro__", ())
+        if base.__name__ in _BASE_CLASSES
+    ]
+    return next((k for k in found if k.key != "base"), found[0] if found else None)
 
 
 def message_type_of(pattern: str, handler: type) -> str | None:
@@ -91,8 +96,8 @@ def describe(names: Iterable[str]) -> list[Extension]:
     described = []
     for name in names:
         specs = load_routes((name,))
-        found = [kind_of(*pattern_of(spec)[1:]) for spec in specs]
-        kind = next((k for k in found if k is not None and k.key != "base"), found[0] if found else None)
+        found = [kind for spec in specs if (kind := kind_of(*pattern_of(spec)[1:])) is not None]
+        kind = next((k for k in found if k.key != "base"), found[0] if found else None)
         described.append(Extension(name, kind, tuple(route_of(spec) for spec in specs)))
     return described
 
