@@ -31,16 +31,20 @@ def _settings(args: argparse.Namespace) -> settings_mod.Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import server, services
+    from . import reloader, server, services
 
-    cfg = _settings(args)
-    logs.setup(cfg.LOG_LEVEL)
-    svc = services.build(cfg)
     try:
+        cfg = _settings(args)
+        logs.setup(cfg.LOG_LEVEL)
+        svc = services.build(cfg)
         asyncio.run(server.serve(svc, cfg.PORT, reload=cfg.DEBUG))  # DEBUG: restart on code changes
     except server.PortError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (Exception, SystemExit) as exc:
+        if reloader.restarted():  # DEBUG, and a change broke the code: wait for the fix, as Tornado's debug does
+            reloader.wait_for_fix(exc)
+        raise
     return 0
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
+from typing import NoReturn
 
 import tornado.autoreload
 
+from . import logs
 from .services import Services
 
 log = logging.getLogger("q2ext.server")
 SETTINGS_MODULE = "configuration.settings"
+RESTARTED = "Q2EXT_RESTARTED_BY_AUTORELOAD"  # set for the process the restart runs (not a setting)
 
 
-def watched_files(services: Services) -> list[str]:
+def watched_files() -> list[str]:
     """Files a change of which restarts the server beyond every imported module: the settings file."""
     module = sys.modules.get(SETTINGS_MODULE)
     path = getattr(module, "__file__", None) or str(Path("configuration", "settings.py").resolve())
@@ -27,7 +32,7 @@ def start(services: Services) -> None:
     tornado.autoreload re-runs `python -m q2ext ...` with the original arguments (it keeps the -m form), so the
     new process serves the same port, settings and flags. Checked every 0.5 s.
     """
-    for path in watched_files(services):
+    for path in watched_files():
         tornado.autoreload.watch(path)
     tornado.autoreload.add_reload_hook(lambda: _before_restart(services))
     tornado.autoreload.start()
@@ -36,8 +41,30 @@ def start(services: Services) -> None:
 
 def _before_restart(services: Services) -> None:
     """Flush what the exec would lose: the seen-id store's pending marks, and the log."""
+    os.environ[RESTARTED] = "1"
     close = getattr(services.seen, "close", None)
     if close:
         close()
     for handler in logging.getLogger().handlers:
         handler.flush()
+
+
+def restarted() -> bool:
+    """Whether this process is a restart after a change (not the one the user started)."""
+    return os.environ.get(RESTARTED) == "1"
+
+
+def wait_for_fix(exc: BaseException) -> NoReturn:
+    """After a restart, code that fails to load: show why, then restart on the next change instead of exiting."""
+    if not logging.getLogger().handlers:  # the settings themselves did not load
+        logs.setup()
+    log.error("the changed code does not load:\n%s", "".join(traceback.format_exception(exc)).rstrip())
+    for frame in traceback.extract_tb(exc.__traceback__):
+        tornado.autoreload.watch(frame.filename)
+    if isinstance(exc, SyntaxError) and exc.filename:
+        tornado.autoreload.watch(exc.filename)
+    for path in watched_files():
+        tornado.autoreload.watch(path)
+    log.error("DEBUG: fix it and save; the server restarts then (Ctrl-C to stop)")
+    tornado.autoreload.wait()
+    raise SystemExit(1)  # wait() only returns if the restart failed

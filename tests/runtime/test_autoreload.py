@@ -37,6 +37,7 @@ def running(project):
 
 def edit_until_restarted(server: Server, path: Path, edit) -> None:
     """Make the edit, then move the file's time on (never back) until the server logs its restart."""
+    restarts = server.log.count(RESTARTING)
     edit(path)
     stamp = path.stat().st_mtime_ns
 
@@ -45,7 +46,7 @@ def edit_until_restarted(server: Server, path: Path, edit) -> None:
         stamp += 1_000_000_000
         os.utime(path, ns=(stamp, stamp))
 
-    wait_until(lambda: RESTARTING in server.log, f"the server restarting after {path.name} changed", tick=touch)
+    wait_until(lambda: server.log.count(RESTARTING) > restarts, f"a restart after {path.name} changed", tick=touch)
 
 
 def body_is(server: Server, path: str, text: str) -> bool:
@@ -90,6 +91,19 @@ def test_debug_server_serves_an_extension_added_to_the_settings(running, project
     edit_until_restarted(server, settings, add)
 
     wait_until(lambda: body_is(server, "/Added", "Hello from Added"), "GET /Added served after the restart")
+
+
+def test_code_broken_by_an_edit_is_reported_and_the_fix_is_served(running, project):
+    server = running()
+    source = project[0] / "Hello" / "extension.py"
+    good = source.read_text()
+
+    edit_until_restarted(server, source, lambda p: p.write_text(good.replace("async def get(self):", "def get(self)")))
+    wait_until(lambda: "DEBUG: fix it and save" in server.log, "the server reporting the broken code")
+    assert "SyntaxError" in server.log and server.proc.poll() is None
+    edit_until_restarted(server, source, lambda p: p.write_text(good.replace("Hello from", "Fixed:")))
+
+    wait_until(lambda: body_is(server, "/Hello", "Fixed: Hello"), "GET /Hello showing the fixed get()")
 
 
 def test_server_out_of_debug_does_not_watch_the_code(running):
