@@ -12,13 +12,13 @@ from .handlers.base import Q2BaseRequestHandler
 from .handlers.message_bus import BUS_SUFFIX
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.3em .8em;text-align:left;vertical-align:top}}
-code{{background:#f3f3f3}}</style></head>
-<body><h1>{title}</h1>
-<p>DEBUG only: out of DEBUG this page is not served (404). {bus}</p>
+<html lang="en"><head><meta charset="utf-8"><title>%(title)s</title>
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left;vertical-align:top}
+code{background:#f3f3f3}</style></head>
+<body><h1>%(title)s</h1>
+<p>DEBUG only: out of DEBUG this page is not served (404). %(bus)s</p>
 <table><tr><th>extension</th><th>kind</th><th>URLs</th></tr>
-{rows}
+%(rows)s
 </table>
 <p>Also: <a href="/health">/health</a>, <a href="/status">/status</a>, <a href="/metrics">/metrics</a>.
 <code>Accept: application/json</code> gives this list as JSON.</p>
@@ -60,7 +60,8 @@ def render(data: dict[str, Any], title: str, bus_line: str) -> str:
         rows.append(f"<tr><td>{html.escape(ext['name'])}</td><td>{label}</td><td>{'<br>'.join(cells)}</td></tr>")
     if not rows:
         rows.append('<tr><td colspan="3">no extensions installed: `make extension NAME=... KIND=...`</td></tr>')
-    return _PAGE.format(title=html.escape(title), bus=html.escape(bus_line), rows="\n".join(rows))
+    # %-formatting keeps the CSS braces single: doubled ones would look like cookiecutter syntax in a baked project.
+    return _PAGE % {"title": html.escape(title), "bus": html.escape(bus_line), "rows": "\n".join(rows)}
 
 
 class IndexHandler(Q2BaseRequestHandler):
