@@ -27,26 +27,29 @@ def watched_files() -> list[str]:
 
 
 def start(services: Services) -> None:
-    """Watch every imported module (the extensions included) and the settings; re-exec the same command on a change.
+    """Watch every imported module (the extensions included) and the settings; re-run the same command on a change.
 
-    tornado.autoreload re-runs `python -m q2ext ...` with the original arguments (it keeps the -m form), so the
-    new process serves the same port, settings and flags. Checked every 0.5 s.
+    tornado.autoreload checks the files every 0.5 s; the restart runs exactly this process's command line again
+    (sys.orig_argv: `python -m q2ext run --port ...`, interpreter flags included), so the new process serves the
+    same port, settings and flags.
     """
     for path in watched_files():
         tornado.autoreload.watch(path)
-    tornado.autoreload.add_reload_hook(lambda: _before_restart(services))
+    tornado.autoreload.add_reload_hook(lambda: _restart(services))
     tornado.autoreload.start()
     log.info("DEBUG: watching the code and %s; a change restarts the server", SETTINGS_MODULE.replace(".", "/") + ".py")
 
 
-def _before_restart(services: Services) -> None:
-    """Flush what the exec would lose: the seen-id store's pending marks, and the log."""
+def _restart(services: Services | None) -> None:
+    """Flush what the exec would lose (the seen-id store's pending marks, the log), then run the same command."""
     os.environ[RESTARTED] = "1"
-    close = getattr(services.seen, "close", None)
+    close = getattr(services.seen, "close", None) if services else None
     if close:
         close()
     for handler in logging.getLogger().handlers:
         handler.flush()
+    if os.name == "posix":  # else tornado.autoreload starts the command again its own way
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def restarted() -> bool:
@@ -66,5 +69,6 @@ def wait_for_fix(exc: BaseException) -> NoReturn:
     for path in watched_files():
         tornado.autoreload.watch(path)
     log.error("DEBUG: fix it and save; the server restarts then (Ctrl-C to stop)")
+    tornado.autoreload.add_reload_hook(lambda: _restart(None))
     tornado.autoreload.wait()
     raise SystemExit(1)  # wait() only returns if the restart failed
