@@ -83,7 +83,8 @@ class NotFoundHandler(Q2BaseRequestHandler):
 
     def prepare(self) -> None:
         if self.q2_settings.DEBUG and self.request.path.endswith(BUS_SUFFIX):
-            consumed = sorted(self.application.settings.get("q2ext_consumed") or {})
+            services = self.application.settings.get("q2ext_services")
+            consumed = sorted(getattr(services, "consumed", None) or {})
             wanted = self.request.path.removesuffix(BUS_SUFFIX).strip("/")
             error = f"no handler consumes {wanted!r} messages on this server"
             self.write_json({"status": 404, "error": error, "consumes": consumed}, status=404)

@@ -13,7 +13,7 @@ import socket
 import tornado.httpserver
 import tornado.web
 
-from . import __version__, bus_lane, catalog, pages, reloader, services as services_mod
+from . import __version__, bus_lane, services as services_mod
 from .handlers.base import Q2BaseRequestHandler
 from .services import Services
 
@@ -53,35 +53,40 @@ def load_routes(extensions: tuple[str, ...] | list[str]) -> list:
 
 
 def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None = None) -> bus_lane.Application:
-    """The application serving these extensions plus /status and /health; in DEBUG also / and /metrics."""
+    """The application serving these extensions plus /status, /health; in DEBUG also / and /metrics."""
+    from . import pages
     from .handlers.health_check import StatusHandler
 
     names = services.settings.INSTALLED_EXTENSIONS if extensions is None else extensions
-    debug = services.settings.DEBUG
-    extension_routes = load_routes(names)
-    services.consumed = catalog.consumed_types(extension_routes)
     routes = [
         (r"/status/?", StatusHandler),
         (r"/health/?", HealthHandler),
-        *debug_routes(debug),
-        *extension_routes,
+        (r"/metrics/?", MetricsHandler),
+        *load_routes(names),
     ]
     return bus_lane.Application(
-        routes,
+        app_routes(routes, services),
         q2ext_services=services,
         q2ext_settings=services.settings,
         q2ext_extensions=tuple(names),
-        q2ext_consumed=services.consumed,
         default_handler_class=pages.NotFoundHandler,
-        compiled_template_cache=not debug,  # DEBUG: an edited template shows on the next request
+        compiled_template_cache=not services.settings.DEBUG,  # DEBUG: an edited template shows on the next request
         debug=False,
         log_function=_access_log,
     )
 
 
-def debug_routes(debug: bool) -> list:
-    """DEBUG: the extensions' index at / and /metrics on the app port; out of DEBUG neither (see serve_metrics)."""
-    return [(r"/", pages.IndexHandler), (r"/metrics/?", MetricsHandler)] if debug else []
+def app_routes(routes: list, services: Services) -> list:
+    """DEBUG: the extensions' index at / too. Out of DEBUG: no /metrics on the app port (see serve_metrics).
+
+    Notes the message types these routes consume on services, for the loopback bus.
+    """
+    from . import catalog, pages
+
+    services.consumed = catalog.consumed_types(routes)
+    if services.settings.DEBUG:
+        return [(r"/", pages.IndexHandler), *routes]
+    return [route for route in routes if not (isinstance(route, tuple) and route[1] is MetricsHandler)]
 
 
 def _access_log(handler: tornado.web.RequestHandler) -> None:
@@ -186,6 +191,8 @@ async def serve(services: Services, port: int, stop: asyncio.Event | None = None
     if services.settings.DEBUG:
         log.info("DEBUG: the extensions and their URLs are listed at http://%s:%d/", services.settings.HOST, port)
     if reload:
+        from . import reloader
+
         reloader.start(services)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
