@@ -7,7 +7,7 @@ import logging
 
 import aiohttp
 
-from . import catalog, delivery, envelope
+from . import delivery, envelope
 from .envelope import Sealed
 from .keyring import KeyRingError
 from .services import Services, current, git_rev
@@ -58,8 +58,10 @@ class LoopbackBus:
         if self.services.consumed is not None:
             return self.services.consumed
         if self._consumed is None:
+            from .catalog import consumed_types
+
             try:
-                self._consumed = catalog.consumed_types(
+                self._consumed = consumed_types(
                     spec for ext in self.services.settings.INSTALLED_EXTENSIONS for spec in _routes(ext)
                 )
             except (SystemExit, Exception):  # noqa: BLE001 - a broken extension: let the server answer instead
@@ -125,7 +127,9 @@ def not_consumed(message_type: str, consumed, subject: str) -> str:
         return f"{line}; restart `make run` if you just added the extension that consumes them"
     if not consumed:
         return f"{line} (none at all: add a consumer with make extension NAME=... KIND=message_bus TYPE={message_type})"
-    guess = catalog.near(message_type, consumed)
+    from .catalog import near
+
+    guess = near(message_type, consumed)
     return f"{line} (it consumes {', '.join(sorted(consumed))})" + (f"; did you mean {guess!r}?" if guess else "")
 
 

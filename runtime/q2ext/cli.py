@@ -36,12 +36,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         cfg = _settings(args)
         logs.setup(cfg.LOG_LEVEL)
-        svc = services.build(cfg)
+        svc = services.build_for_server(cfg)  # keys only where a Message Bus extension handles messages
         asyncio.run(server.serve(svc, cfg.PORT, reload=cfg.DEBUG))  # DEBUG: restart on code changes
-    except server.PortError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except (Exception, SystemExit) as exc:
+        if server.is_listen_error(exc):  # one line with the PORT= to use, no traceback
+            print(f"error: {server.port_problem(exc, cfg.HOST, cfg.PORT)}", file=sys.stderr)
+            return 1
         if reloader.restarted():  # DEBUG, and a change broke the code: wait for the fix, as Tornado's debug does
             reloader.wait_for_fix(exc)
         raise

@@ -130,8 +130,10 @@ def announce(services: Services, port: int) -> None:
         log.warning("*" * 78)
 
 
-class PortError(Exception):
-    """The server cannot listen on its port; the message says which port to use instead."""
+def is_listen_error(exc: BaseException) -> bool:
+    """A socket that could not listen (port taken, no permission, no such address), not a file error."""
+    listen_errors = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+    return isinstance(exc, OSError) and exc.errno in listen_errors and exc.filename is None
 
 
 def port_problem(exc: OSError, host: str, port: int) -> str:
@@ -161,6 +163,8 @@ def serve_metrics(services: Services) -> tornado.httpserver.HTTPServer | None:
     cfg = services.settings
     if cfg.DEBUG or not cfg.METRICS_PORT:
         return None
+    import tornado.httpserver
+
     app = tornado.web.Application([(r"/metrics/?", MetricsHandler)], q2ext_services=services, log_function=_access_log)
     server = tornado.httpserver.HTTPServer(app)
     try:
@@ -182,10 +186,7 @@ async def serve(services: Services, port: int, stop: asyncio.Event | None = None
     services_mod.install(services)
     app = make_app(services)
     server = tornado.httpserver.HTTPServer(app, max_body_size=services.settings.MAX_BODY_BYTES, xheaders=False)
-    try:
-        server.listen(port, address=services.settings.HOST)
-    except OSError as exc:
-        raise PortError(port_problem(exc, services.settings.HOST, port)) from None
+    server.listen(port, address=services.settings.HOST)
     announce(services, port)
     metrics_server = serve_metrics(services)
     if services.settings.DEBUG:

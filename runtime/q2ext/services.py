@@ -37,14 +37,8 @@ class Services:
     seen: object
     metrics: Registry = field(default_factory=Registry)
     bus: object | None = None
-    handled: list | None = None  # set by q2ext.testing to record handled messages
     consumed: dict[str, str] | None = None  # message type -> bus path, of the app server.make_app built
-
-    def keys(self) -> KeyRing:
-        """The message key ring, loaded now if start-up did not need it (no Message Bus extension installed)."""
-        if self.ring is None:
-            self.ring = keyring_mod.load_for(self.settings)
-        return self.ring
+    handled: list | None = None  # set by q2ext.testing to record handled messages
 
     def get_bus(self):
         """The configured bus, created on first use (loopback in DEBUG, Kafka otherwise)."""
@@ -53,6 +47,12 @@ class Services:
 
             self.bus = make_bus(self)
         return self.bus
+
+    def keys(self) -> KeyRing:
+        """The message key ring, loaded now if start-up did not need it (no Message Bus extension installed)."""
+        if self.ring is None:
+            self.ring = keyring_mod.load_for(self.settings)
+        return self.ring
 
     async def close(self) -> None:
         if self.bus is not None:
@@ -82,6 +82,13 @@ def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
     return seen
 
 
+def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:
+    """Services for this process from the settings; refuses to run out of DEBUG without a real ring."""
+    settings = settings or settings_mod.get()
+    ring = ring or keyring_mod.load_for(settings)
+    return Services(settings=settings, ring=ring, seen=make_seen(settings))
+
+
 def needs_keys(settings: Settings) -> bool:
     """Keys are loaded at start only where messages are handled: a Message Bus extension is installed.
 
@@ -92,12 +99,11 @@ def needs_keys(settings: Settings) -> bool:
     return any(ext.message_types for ext in catalog.describe(settings.INSTALLED_EXTENSIONS))
 
 
-def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:
-    """Services for this process; where messages are handled, refuses to run out of DEBUG without a real ring."""
-    settings = settings or settings_mod.get()
-    if ring is None and needs_keys(settings):
-        ring = keyring_mod.load_for(settings)
-    return Services(settings=settings, ring=ring, seen=make_seen(settings))
+def build_for_server(settings: Settings) -> Services:
+    """build(), but with no key ring (and no key warning) where no Message Bus extension is installed."""
+    if needs_keys(settings):
+        return build(settings)
+    return Services(settings=settings, ring=None, seen=make_seen(settings))
 
 
 _current: Services | None = None

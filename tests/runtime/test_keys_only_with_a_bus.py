@@ -53,15 +53,33 @@ def test_online_only_project_prints_no_key_warning_in_debug(online):
     assert not (online[0] / ".q2ext" / "keyring.dev.json").exists()
 
 
-def test_push_without_keys_fails_with_one_line_that_says_make_keys(online):
+def test_push_command_without_keys_fails_with_one_line_that_says_make_keys(online):
     path, env = online
     result = q2ext(path, "push", "--debug", "0", "--type", "Lowercase", "--text", "hi", env=env)
 
-    assert result.returncode == 1
+    assert result.returncode != 0
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: push() needs the message keys: no key ring: DEBUG is off")
-    assert "make keys" in lines[0]
+    assert lines[0].startswith("error: ") and "no key ring" in lines[0] and "make keys" in lines[0]
+
+
+def test_push_from_a_page_without_keys_fails_with_a_one_line_push_error(template, tmp_path):
+    project = bake(template, tmp_path / "out", kind="base", name="Sender")
+    source = project / "Sender" / "extension.py"
+    text = source.read_text().replace('self.write("Hello from Sender")', "await push(self.logger, 'hi', 'Lowercase')")
+    source.write_text("from q2_sdk.core.message_bus import push\n" + text)
+    server = start_server(project, fresh_env(tmp_path / "home"), "--debug", "0")
+    try:
+        status = server.get("/Sender").status
+        log = server.log
+    finally:
+        server.stop()
+
+    assert status == 500
+    assert (
+        "PushError: push() needs the message keys: no key ring: DEBUG is off, so a real key ring is required. "
+        "Run `make keys`" in log
+    )
 
 
 def test_message_bus_project_still_refuses_to_run_out_of_debug_without_a_key_ring(message_bus):
