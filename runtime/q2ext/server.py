@@ -114,6 +114,7 @@ def announce(services: Services, port: int) -> None:
         mode,
         cfg.bus_mode,
     )
+    announce_console(services, port)
     if services.ring is None:
         log.info("no Message Bus extension installed: no message keys loaded (push() loads them when first used)")
         return
@@ -123,7 +124,6 @@ def announce(services: Services, port: int) -> None:
         ", ".join(sorted(services.ring.keys)),
         services.ring.active_id,
     )
-    announce_console(services, port)
     if services.ring.dev:
         log.warning("*" * 78)
         log.warning(
