@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import aiohttp
 
 from . import delivery, envelope, events
 from .envelope import Sealed
+from .keyring import KeyRingError
 from .services import Services, current, git_rev
 from .wire import BUS_PATH, bus_url  # noqa: F401 - BUS_PATH: part of this module's API (testing.py)
 
@@ -20,9 +22,11 @@ def seal_for(services: Services, text: str, message_type: str) -> Sealed:
     """Seal a message with the active key and this process's env stack and git revision."""
     if not isinstance(text, str):
         raise TypeError(f"push() takes the message text as str, not {type(text).__name__}")
-    return envelope.seal(
-        text, message_type, services.ring.active, env_stack=services.settings.ENV_STACK, git_rev=git_rev()
-    )
+    try:
+        ring = services.keys()
+    except KeyRingError as exc:
+        raise PushError(f"push() needs the message keys: {exc}") from None
+    return envelope.seal(text, message_type, ring.active, env_stack=services.settings.ENV_STACK, git_rev=git_rev())
 
 
 async def push(logger: logging.Logger, text: str, message_type: str, key: str | bytes | None = None) -> str:
@@ -42,11 +46,34 @@ class LoopbackBus:
         self.services = services
         self.base = f"http://{services.settings.HOST}:{services.settings.PORT}"
         self._session: aiohttp.ClientSession | None = None
+        self._consumed: dict[str, str] | None = None
+
+    def consumed(self) -> dict[str, str] | None:
+        """The message types this server consumes: the app's, else INSTALLED_EXTENSIONS' (None if unreadable)."""
+        if self.services.consumed is not None:
+            return self.services.consumed
+        if self._consumed is None:
+            from .catalog import consumed_types
+
+            try:
+                self._consumed = consumed_types(
+                    spec for ext in self.services.settings.INSTALLED_EXTENSIONS for spec in _routes(ext)
+                )
+            except (SystemExit, Exception):  # noqa: BLE001 - a broken extension: let the server answer instead
+                return None
+        return self._consumed
+
+    def check_consumed(self, message_type: str) -> None:
+        """Refuse, before any POST, a type no installed extension consumes: name the ones that are, and the near one."""
+        consumed = self.consumed()
+        if consumed is not None and message_type not in consumed:
+            raise PushError(not_consumed(message_type, consumed, "no extension of this project consumes"))
 
     async def send(self, logger: logging.Logger, sealed: Sealed, message_type: str, key=None) -> None:
         """POST the sealed message, logging what the seed tutorial shows."""
+        self.check_consumed(message_type)
         url = bus_url(self.base, message_type)
-        headers = delivery.sign(sealed.headers, self.services.ring.delivery)
+        headers = delivery.sign(sealed.headers, self.services.keys().delivery)
         headers["Content-Length"] = str(len(sealed.body))
         logger.info("Sending HTTP request POST %s", url)
         logger.debug("Request Headers: %s", headers)
@@ -61,6 +88,9 @@ class LoopbackBus:
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise PushError(f"loopback bus: no handler answered at {url} ({exc.__class__.__name__}: {exc})") from exc
+        if status == 404:
+            subject = f"the server at {self.base} answered 404: no handler there consumes"
+            raise PushError(not_consumed(message_type, _consumes(answer), subject))
         if status >= 300:
             raise PushError(f"loopback bus: {url} answered {status}: {answer[:200]}")
 
@@ -68,6 +98,34 @@ class LoopbackBus:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _routes(extension: str) -> list:
+    from .server import load_routes
+
+    return load_routes((extension,))
+
+
+def _consumes(answer: str) -> list[str] | None:
+    """The types a 404 answer lists (the server says so in DEBUG), or None."""
+    try:
+        listed = json.loads(answer).get("consumes")
+    except (ValueError, AttributeError):
+        return None
+    return [str(t) for t in listed] if isinstance(listed, list) else None
+
+
+def not_consumed(message_type: str, consumed, subject: str) -> str:
+    """One line: nobody consumes this type; which types are consumed, and the one probably meant."""
+    line = f"loopback bus: {subject} {message_type!r} messages"
+    if consumed is None:
+        return f"{line}; restart `make run` if you just added the extension that consumes them"
+    if not consumed:
+        return f"{line} (none at all: add a consumer with make extension NAME=... KIND=message_bus TYPE={message_type})"
+    from .catalog import near
+
+    guess = near(message_type, consumed)
+    return f"{line} (it consumes {', '.join(sorted(consumed))})" + (f"; did you mean {guess!r}?" if guess else "")
 
 
 def make_bus(services: Services):

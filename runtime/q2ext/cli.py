@@ -31,12 +31,20 @@ def _settings(args: argparse.Namespace) -> settings_mod.Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import server, services
+    from . import reloader, server, services
 
-    cfg = _settings(args)
-    logs.setup(cfg.LOG_LEVEL)
-    svc = services.build(cfg)
-    asyncio.run(server.serve(svc, cfg.PORT))
+    try:
+        cfg = _settings(args)
+        logs.setup(cfg.LOG_LEVEL)
+        svc = services.build_for_server(cfg)  # keys only where a Message Bus extension handles messages
+        asyncio.run(server.serve(svc, cfg.PORT, reload=cfg.DEBUG))  # DEBUG: restart on code changes
+    except (Exception, SystemExit) as exc:
+        if server.is_listen_error(exc):  # one line with the PORT= to use, no traceback
+            print(f"error: {server.port_problem(exc, cfg.HOST, cfg.PORT)}", file=sys.stderr)
+            return 1
+        if reloader.restarted():  # DEBUG, and a change broke the code: wait for the fix, as Tornado's debug does
+            reloader.wait_for_fix(exc)
+        raise
     return 0
 
 

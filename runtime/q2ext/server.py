@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib
 import logging
 import signal
+import socket
 
 import tornado.web
 
@@ -51,7 +53,8 @@ def load_routes(extensions: tuple[str, ...] | list[str]) -> list:
 
 
 def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None = None) -> bus_lane.Application:
-    """The application serving these extensions plus /status, /health and /metrics."""
+    """The application serving these extensions plus /status, /health; in DEBUG also / and /metrics."""
+    from . import pages
     from .handlers.health_check import StatusHandler
 
     names = services.settings.INSTALLED_EXTENSIONS if extensions is None else extensions
@@ -64,13 +67,28 @@ def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None 
     ]
     startup.check(routes)  # one handler per message type; required configurations present
     return bus_lane.Application(
-        routes,
+        app_routes(routes, services),
         q2ext_services=services,
         q2ext_settings=services.settings,
         q2ext_extensions=tuple(names),
+        default_handler_class=pages.NotFoundHandler,
+        compiled_template_cache=not services.settings.DEBUG,  # DEBUG: an edited template shows on the next request
         debug=False,
         log_function=_access_log,
     )
+
+
+def app_routes(routes: list, services: Services) -> list:
+    """DEBUG: the extensions' index at / too. Out of DEBUG: no /metrics on the app port (see serve_metrics).
+
+    Notes the message types these routes consume on services, for the loopback bus.
+    """
+    from . import catalog, pages
+
+    services.consumed = catalog.consumed_types(routes)
+    if services.settings.DEBUG:
+        return [(r"/", pages.IndexHandler), *routes]
+    return [route for route in routes if not (isinstance(route, tuple) and route[1] is MetricsHandler)]
 
 
 def _access_log(handler: tornado.web.RequestHandler) -> None:
@@ -96,13 +114,16 @@ def announce(services: Services, port: int) -> None:
         mode,
         cfg.bus_mode,
     )
+    announce_console(services, port)
+    if services.ring is None:
+        log.info("no Message Bus extension installed: no message keys loaded (push() loads them when first used)")
+        return
     log.info(
         "message keys from %s (ids %s, active %s)",
         services.ring.source,
         ", ".join(sorted(services.ring.keys)),
         services.ring.active_id,
     )
-    announce_console(services, port)
     if services.ring.dev:
         log.warning("*" * 78)
         log.warning(
@@ -112,14 +133,72 @@ def announce(services: Services, port: int) -> None:
         log.warning("*" * 78)
 
 
-async def serve(services: Services, port: int, stop: asyncio.Event | None = None) -> None:
-    """Serve until stop is set (or SIGINT/SIGTERM), then close the bus and the listeners."""
+def is_listen_error(exc: BaseException) -> bool:
+    """A socket that could not listen (port taken, no permission, no such address), not a file error."""
+    listen_errors = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+    return isinstance(exc, OSError) and exc.errno in listen_errors and exc.filename is None
+
+
+def port_problem(exc: OSError, host: str, port: int) -> str:
+    """One line for a port the server cannot listen on, with the `make run PORT=` that fixes it."""
+    if exc.errno == errno.EADDRINUSE:
+        spare = free_port_near(host, port)
+        return f"port {port} is in use (another make run?); run make run PORT={spare}"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs root privileges; run make run PORT={free_port_near(host, 1980)}"
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); set another HOST or PORT"
+
+
+def free_port_near(host: str, port: int, tries: int = 50) -> int:
+    """The first port after this one that nobody listens on right now (a suggestion: it may be taken later)."""
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1" if host == "localhost" else host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return port + 1
+
+
+def serve_metrics(services: Services) -> tornado.httpserver.HTTPServer | None:
+    """Out of DEBUG, /metrics on its own METRICS_HOST:METRICS_PORT (127.0.0.1:1982); a taken port only disables it."""
+    cfg = services.settings
+    if cfg.DEBUG or not cfg.METRICS_PORT:
+        return None
+    import tornado.httpserver
+
+    app = tornado.web.Application([(r"/metrics/?", MetricsHandler)], q2ext_services=services, log_function=_access_log)
+    server = tornado.httpserver.HTTPServer(app)
+    try:
+        server.listen(cfg.METRICS_PORT, address=cfg.METRICS_HOST)
+    except OSError as exc:
+        log.warning(
+            "metrics port %s:%d unavailable (%s): no /metrics for this server; set METRICS_PORT",
+            cfg.METRICS_HOST,
+            cfg.METRICS_PORT,
+            exc.strerror or exc,
+        )
+        return None
+    log.info("metrics on http://%s:%d/metrics (not on the application port)", cfg.METRICS_HOST, cfg.METRICS_PORT)
+    return server
+
+
+async def serve(services: Services, port: int, stop: asyncio.Event | None = None, reload: bool = False) -> None:
+    """Serve until stop is set (or SIGINT/SIGTERM), then close the bus and the listeners; reload: see reloader."""
     services_mod.install(services)
     app = make_app(services)
     netserver.start_limits(services.settings)
     server = netserver.make_server(app, services.settings)
     server.listen(port, address=services.settings.HOST)
     announce(services, port)
+    metrics_server = serve_metrics(services)
+    if services.settings.DEBUG:
+        log.info("DEBUG: the extensions and their URLs are listed at http://%s:%d/", services.settings.HOST, port)
+    if reload:
+        from . import reloader
+
+        reloader.start(services)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,5 +207,7 @@ async def serve(services: Services, port: int, stop: asyncio.Event | None = None
     await stop.wait()
     log.info("stopping")
     server.stop()
+    if metrics_server is not None:
+        metrics_server.stop()
     await server.close_all_connections()
     await services.close()

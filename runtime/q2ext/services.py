@@ -33,10 +33,11 @@ class Services:
     """What one process uses; built once by the server, the relay or the CLI."""
 
     settings: Settings
-    ring: KeyRing
+    ring: KeyRing | None  # None until first needed where no Message Bus extension is installed (see keys())
     seen: object
     metrics: Registry = field(default_factory=Registry)
     bus: object | None = None
+    consumed: dict[str, str] | None = None  # message type -> bus path, of the app server.make_app built
     handled: list | None = None  # set by q2ext.testing to record handled messages
     reloader: RingReloader | None = None  # re-reads the ring file on an unknown key id; None: 401 at once
 
@@ -47,6 +48,12 @@ class Services:
 
             self.bus = make_bus(self)
         return self.bus
+
+    def keys(self) -> KeyRing:
+        """The message key ring, loaded now if start-up did not need it (no Message Bus extension installed)."""
+        if self.ring is None:
+            self.ring = keyring_mod.load_for(self.settings)
+        return self.ring
 
     async def close(self) -> None:
         if self.bus is not None:
@@ -85,6 +92,23 @@ def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Serv
         ring = keyring_mod.load_for(settings)
         reloader = RingReloader.for_ring(ring, settings)
     return Services(settings=settings, ring=ring, seen=make_seen(settings), reloader=reloader)
+
+
+def needs_keys(settings: Settings) -> bool:
+    """Keys are loaded at start only where messages are handled: a Message Bus extension is installed.
+
+    Code that only pushes loads them on its first push() (which fails with a one-line error without them).
+    """
+    from . import catalog
+
+    return any(ext.message_types for ext in catalog.describe(settings.INSTALLED_EXTENSIONS))
+
+
+def build_for_server(settings: Settings) -> Services:
+    """build(), but with no key ring (and no key warning) where no Message Bus extension is installed."""
+    if needs_keys(settings):
+        return build(settings)
+    return Services(settings=settings, ring=None, seen=make_seen(settings))
 
 
 _current: Services | None = None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ENV_PREFIX = "Q2EXT_"
+EMPTY_IS_ZERO = frozenset({"METRICS_PORT"})  # Q2EXT_METRICS_PORT= (empty) turns it off
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Settings:
     MAX_CONNECTIONS: int = 10_000  # open HTTP connections at most (lowered to fit the open-file limit)
     MAX_JSON_BODY_BYTES: int = 1024 * 1024  # Adapter and Caliper endpoints refuse larger JSON bodies (413)
     HOST: str = "localhost"
+    METRICS_HOST: str = "127.0.0.1"
+    METRICS_PORT: int = 1982  # out of DEBUG /metrics is served here only; 0 (or empty) = no /metrics
     INSTALLED_EXTENSIONS: tuple[str, ...] = ()
     CONSOLE_EVENTS: int = 1000  # the DEBUG bus console keeps this many recent events in memory
     CONSOLE_RELAY_URL: str = "http://127.0.0.1:1981"  # where the console reads the relay's /metrics (Kafka bus)
@@ -66,6 +69,8 @@ def _coerce(name: str, raw: str, current: Any) -> Any:
             return False
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a boolean (use 1 or 0)")
     if isinstance(current, int):
+        if name in EMPTY_IS_ZERO and not raw.strip():
+            return 0
         try:
             return int(raw)
         except ValueError:
@@ -95,6 +100,8 @@ def load(module: str = "configuration.settings", environ: dict[str, str] | None 
         if mod is not None and hasattr(mod, name):
             value = getattr(mod, name)
             values[name] = tuple(value) if isinstance(value, list) else value
+            if name in EMPTY_IS_ZERO and value in ("", None):
+                values[name] = 0
     base = Settings(**values)
     for name in names:
         raw = environ.get(ENV_PREFIX + name)

@@ -88,21 +88,21 @@ def test_a_page_from_before_a_restart_gets_the_whole_ring(debug_server):
 
 
 def _batches(ring, count: int, per_batch: int, text: str):
-    """Bodies of `count` batch POSTs of `per_batch` sealed Lowercase messages each, signed for delivery."""
+    """Headers and bodies of `count` batch POSTs of `per_batch` sealed Lowercase messages each, signed."""
     for _ in range(count):
         records = []
         for _ in range(per_batch):
             sealed = envelope.seal(text, "Lowercase", ring.active)
             records.append(({**sealed.headers, "q2msg-attempt": "1"}, sealed.body))
         body = batch.encode(records)
-        yield body, delivery.sign_batch(body, ring.delivery)  # batch v2: one delivery signature per POST
+        yield delivery.sign_batch(body, ring.delivery), body  # batch v2: one delivery signature per POST
 
 
 def _deliver_all(port: int, bodies) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     handled = 0
     try:
-        for body, headers in bodies:
+        for headers, body in bodies:
             conn.request("POST", "/Lowercase/message/process/sdk", body=body, headers=headers)
             answer = json.loads(conn.getresponse().read())
             handled += sum(1 for result in answer["results"] if result["status"] == 200)

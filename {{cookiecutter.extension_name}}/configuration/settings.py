@@ -4,13 +4,22 @@ For example `Q2EXT_PORT=8000 make run`, or Q2EXT_DEBUG=0 with Q2EXT_KEYRING in p
 defaults are those of q2ext/settings.py (Settings); a name missing here keeps its default.
 """
 
-# DEBUG: the loopback bus (push() POSTs straight to this server) and a development key ring made on first run.
-# Out of DEBUG: the Kafka bus, and the server refuses to start without a real key ring (`make keys`).
+# DEBUG: the loopback bus (push() POSTs straight to this server) and a development key ring made on first run;
+# the server restarts itself when code or this file changes, lists its extensions at http://localhost:1980/
+# and serves /metrics on PORT. Out of DEBUG: the Kafka bus, no restarts, no index page, /metrics only on
+# METRICS_PORT; with a Message Bus extension installed the server refuses to start without a real key ring
+# (`make keys`). A project with no Message Bus extension needs keys only for push() (loaded on first use).
 DEBUG = True
 
 # Where the server listens (Q2EXT_HOST, Q2EXT_PORT; `make run PORT=8000` for one run).
 HOST = "localhost"
 PORT = 1980
+
+# Out of DEBUG, /metrics (Prometheus text) is served only here, never on PORT: 127.0.0.1 keeps it on this
+# machine (a scraper elsewhere: bind a private address and firewall it). 0 turns it off. Several handler
+# processes on one host need one port each (Q2EXT_METRICS_PORT); a taken port only disables /metrics.
+METRICS_HOST = "127.0.0.1"
+METRICS_PORT = 1982
 
 # DEBUG, INFO, WARNING or ERROR (`make run LOG=DEBUG` shows what the bus sends and receives, as the seed does).
 LOG_LEVEL = "INFO"
