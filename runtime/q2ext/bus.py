@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
-import aiohttp
-
-from . import delivery, envelope, events
+from . import delivery, envelope, events, http1
+from .contracts import Bus, PushError  # noqa: F401 - PushError: part of push()'s API (q2_sdk.core.message_bus)
 from .envelope import Sealed
 from .keyring import KeyRingError
 from .services import Services, current, git_rev
-from .wire import BUS_PATH, bus_url  # noqa: F401 - BUS_PATH: part of this module's API (testing.py)
+from .wire import BUS_PATH, bus_path as wire_path, bus_url  # noqa: F401 - BUS_PATH: part of this module's API
 
 
-class PushError(Exception):
-    """A push did not reach the bus (or, on the loopback, the handler refused it)."""
+def bus_for(services: Services) -> Bus:
+    """The process's bus, made on first use from the settings (loopback in DEBUG, Kafka otherwise)."""
+    if services.bus is None:
+        services.bus = make_bus(services)
+    return services.bus
 
 
 def seal_for(services: Services, text: str, message_type: str) -> Sealed:
@@ -34,7 +37,7 @@ async def push(logger: logging.Logger, text: str, message_type: str, key: str | 
     services = current()
     sealed = seal_for(services, text, message_type)
     events.push(sealed, text, message_type, key, logger)  # the DEBUG console's push row
-    await services.get_bus().send(logger, sealed, envelope.check_type(message_type), key)
+    await bus_for(services).send(logger, sealed, envelope.check_type(message_type), key)
     services.metrics.counter("q2ext_pushed_total", "Messages pushed onto the bus").inc(type=message_type)
     return sealed.headers["q2msg-id"]
 
@@ -45,7 +48,7 @@ class LoopbackBus:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.base = f"http://{services.settings.HOST}:{services.settings.PORT}"
-        self._session: aiohttp.ClientSession | None = None
+        self._client: http1.Client | None = None  # the project's own keep-alive client (the relay's too)
         self._consumed: dict[str, str] | None = None
 
     def consumed(self) -> dict[str, str] | None:
@@ -78,16 +81,15 @@ class LoopbackBus:
         logger.info("Sending HTTP request POST %s", url)
         logger.debug("Request Headers: %s", headers)
         logger.debug("Request Body: %r", sealed.body)
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=self.services.settings.PUSH_TIMEOUT_SECONDS)
-            self._session = aiohttp.ClientSession(timeout=timeout)
+        if self._client is None:
+            self._client = http1.Client(self.base, timeout=self.services.settings.PUSH_TIMEOUT_SECONDS)
+        sent = {name: value for name, value in headers.items() if name != "Content-Length"}  # http1 writes it
         try:
-            async with self._session.post(url, data=sealed.body, headers=headers) as resp:
-                answer = await resp.text()
-                logger.debug("Effective URL: %s", resp.url)
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            resp = await self._client.post(wire_path(message_type), sent, sealed.body)
+        except (http1.HttpError, asyncio.TimeoutError, OSError) as exc:  # asyncio's is not the builtin on 3.10
             raise PushError(f"loopback bus: no handler answered at {url} ({exc.__class__.__name__}: {exc})") from exc
+        logger.debug("Effective URL: %s", url)
+        answer, status = resp.body.decode("utf-8", "replace"), resp.status
         if status == 404:
             subject = f"the server at {self.base} answered 404: no handler there consumes"
             raise PushError(not_consumed(message_type, _consumes(answer), subject))
@@ -95,13 +97,13 @@ class LoopbackBus:
             raise PushError(f"loopback bus: {url} answered {status}: {answer[:200]}")
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
 
 def _routes(extension: str) -> list:
-    from .server import load_routes
+    from .catalog import load_routes
 
     return load_routes((extension,))
 
@@ -128,7 +130,7 @@ def not_consumed(message_type: str, consumed, subject: str) -> str:
     return f"{line} (it consumes {', '.join(sorted(consumed))})" + (f"; did you mean {guess!r}?" if guess else "")
 
 
-def make_bus(services: Services):
+def make_bus(services: Services) -> Bus:
     """The bus the settings ask for."""
     mode = services.settings.bus_mode
     if mode == "loopback":

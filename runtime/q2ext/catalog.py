@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,21 @@ class Extension:
     @property
     def message_types(self) -> tuple[str, ...]:
         return tuple(r.message_type for r in self.routes if r.message_type)
+
+
+def load_routes(extensions: tuple[str, ...] | list[str]) -> list:
+    """The URL_PATTERNS of every installed extension, in the order of INSTALLED_EXTENSIONS."""
+    routes: list = []
+    for name in extensions:
+        try:
+            module = importlib.import_module(f"{name}.urls")
+        except ModuleNotFoundError as exc:
+            raise SystemExit(
+                f"INSTALLED_EXTENSIONS names {name!r}, but {name}/urls.py cannot be imported ({exc}); "
+                f"fix configuration/settings.py or run `make extension NAME={name} KIND=...`"
+            ) from None
+        routes.extend(getattr(module, "URL_PATTERNS", []))
+    return routes
 
 
 def pattern_of(spec) -> tuple[str, type, dict]:
@@ -91,8 +107,6 @@ def consumed_types(routes: Iterable) -> dict[str, str]:
 
 def describe(names: Iterable[str]) -> list[Extension]:
     """Each installed extension with its kind and routes, in the order of INSTALLED_EXTENSIONS."""
-    from .server import load_routes
-
     described = []
     for name in names:
         specs = load_routes((name,))

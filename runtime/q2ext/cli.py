@@ -8,35 +8,27 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import deliverykey, keyring, kinds, logs, settings as settings_mod
-from .keyring import KeyRingError
+from . import cmdline, kinds, logs, settings as settings_mod
+from .secretkey import KeyRingError
+
+if TYPE_CHECKING:
+    from .keyring import KeyRing
 
 log = logging.getLogger("q2ext.cli")
 
 
-def _settings(args: argparse.Namespace) -> settings_mod.Settings:
-    """Project settings with the command line's --port/--debug/--kafka on top."""
-    cfg = settings_mod.load()
-    changes = {}
-    if getattr(args, "port", None):
-        changes["PORT"] = args.port
-    if getattr(args, "debug", None) is not None:
-        changes["DEBUG"] = args.debug
-    if getattr(args, "kafka", None):
-        changes["KAFKA_BOOTSTRAP_SERVERS"] = args.kafka
-    if getattr(args, "log", None):
-        changes["LOG_LEVEL"] = args.log.upper()
-    return settings_mod.use(cfg.replace(**changes))
+_settings = cmdline.settings_for  # the commands' settings (cmdline.py: shared with commands_extra.py)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import reloader, server, services
+    from . import reloader, server
 
     try:
         cfg = _settings(args)
         logs.setup(cfg.LOG_LEVEL)
-        svc = services.build_for_server(cfg)  # keys only where a Message Bus extension handles messages
+        svc = server.build_for_server(cfg)  # keys only where a Message Bus extension handles messages
         asyncio.run(server.serve(svc, cfg.PORT, reload=cfg.DEBUG))  # DEBUG: restart on code changes
     except (Exception, SystemExit) as exc:
         if server.is_listen_error(exc):  # one line with the PORT= to use, no traceback
@@ -80,6 +72,8 @@ def cmd_extension(args: argparse.Namespace) -> int:
 
 def _ring_file(args: argparse.Namespace) -> Path:
     """The key ring file a key command edits: --file, else KEYRING_FILE; never silently the wrong one."""
+    from . import keyring  # the key commands only: `relay` must not load the message-key code
+
     if args.file:
         return Path(args.file)
     if os.environ.get(keyring.ENV_KEYRING):
@@ -91,12 +85,14 @@ def _ring_file(args: argparse.Namespace) -> Path:
     return Path(settings_mod.load().KEYRING_FILE)
 
 
-def _ids(ring: keyring.KeyRing) -> str:
+def _ids(ring: KeyRing) -> str:
     staged = f", staged {', '.join(ring.staged)}" if ring.staged else ""
     return f"ids {', '.join(sorted(ring.keys, key=lambda k: (len(k), k)))}, active {ring.active_id}{staged}"
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    from . import deliverykey, keyring
+
     cfg = settings_mod.load()
     path = _ring_file(args)
     if path.exists() and not args.force:
@@ -112,6 +108,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
+    from . import keyring
+
     path = _ring_file(args)
     ring = (keyring.stage if args.stage else keyring.rotate)(keyring.read_file(path))
     keyring.write_file(ring, path)
@@ -129,6 +127,8 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_retire_key(args: argparse.Namespace) -> int:
+    from . import keyring
+
     path = _ring_file(args)
     ring = keyring.retire(keyring.read_file(path), args.id)
     keyring.write_file(ring, path)
@@ -148,8 +148,7 @@ def cmd_check_keys(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _bool(text: str) -> bool:
-    return text.strip().lower() in {"1", "true", "yes", "on"}
+_bool = cmdline.yes
 
 
 def parser() -> argparse.ArgumentParser:

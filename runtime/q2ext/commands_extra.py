@@ -61,7 +61,7 @@ def relay_config(args: argparse.Namespace, cfg):
 
 def cmd_relay(args: argparse.Namespace) -> int:
     from . import deliverykey, logs
-    from .cli import _settings
+    from .cmdline import settings_for as _settings
     from .relay import Relay
 
     cfg = _settings(args)
@@ -84,7 +84,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
 
 def cmd_replay_dlq(args: argparse.Namespace) -> int:
     from . import dlq, logs
-    from .cli import _settings
+    from .cmdline import settings_for as _settings
 
     cfg = _settings(args)
     logs.setup(cfg.LOG_LEVEL)
@@ -129,7 +129,7 @@ def register(sub) -> None:
 
 
 def _kafka_flags(p: argparse.ArgumentParser) -> None:
-    from .cli import _bool
+    from .cmdline import yes as _bool
 
     p.add_argument("--kafka", help="Kafka bootstrap servers (default: settings KAFKA_BOOTSTRAP_SERVERS)")
     p.add_argument("--debug", type=_bool, default=None, help="1 for DEBUG (allows the development key ring)")

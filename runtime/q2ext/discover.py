@@ -11,8 +11,8 @@ import sys
 
 def message_types(extensions: list[str]) -> list[str]:
     """The MESSAGE_TYPE of each Message Bus handler the extensions route, in order, once each."""
+    from .catalog import load_routes
     from .handlers.message_bus import Q2MessageBusRequestHandler
-    from .server import load_routes
 
     types = []
     for route in load_routes(extensions):

@@ -1,9 +1,9 @@
-"""A lean keep-alive HTTP/1.1 client for the relay's POSTs to handlers.
+"""A lean keep-alive HTTP/1.1 client: the relay's POSTs to handlers, the DEBUG loopback push, the console's GET.
 
-The relay spends most of its CPU on HTTP: measured here, aiohttp cost ~400 us of CPU per POST on this
-project's 2-core test machines, about as much as the handler itself. This client writes one pre-joined
-request and parses one response per call over pooled keep-alive connections (no pipelining), which is
-all a relay needs; anything unexpected raises HttpError and the relay retries.
+The relay spends most of its CPU on HTTP: measured here, aiohttp (the client this replaced) cost ~400 us of
+CPU per POST on this project's 2-core test machines, about as much as the handler itself. This client writes
+one pre-joined request and parses one response per call over pooled keep-alive connections (no pipelining),
+which is all a relay needs; anything unexpected raises HttpError and the relay retries.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from . import envelope
-from .bus import PushError
+from .contracts import PushError
 from .envelope import Sealed
 from .kafka_clients import client_options, producer_for  # noqa: F401 - importers of kafka_bus use them
 from .services import Services

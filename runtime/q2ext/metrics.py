@@ -13,7 +13,7 @@ import prometheus_client
 from prometheus_client import CollectorRegistry, exposition
 
 prometheus_client.disable_created_metrics()
-CONTENT_TYPE = exposition.CONTENT_TYPE_LATEST
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest() writes (as before)
 Labels = tuple[tuple[str, str], ...]
 
 

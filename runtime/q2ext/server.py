@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import importlib
 import logging
 import signal
 import socket
@@ -13,9 +12,12 @@ import socket
 import tornado.web
 
 from . import __version__, bus_lane, netserver, services as services_mod, startup
+from .catalog import describe, load_routes
 from .console import announce as announce_console, routes as console_routes
 from .handlers.base import Q2BaseRequestHandler
+from .metrics import CONTENT_TYPE
 from .services import Services
+from .settings import Settings
 
 log = logging.getLogger("q2ext.server")
 access_log = logging.getLogger("tornado.access")
@@ -25,7 +27,7 @@ class MetricsHandler(tornado.web.RequestHandler):
     """GET /metrics: this process's counters in the Prometheus text format."""
 
     def get(self) -> None:
-        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.set_header("Content-Type", CONTENT_TYPE)
         self.finish(self.application.settings["q2ext_services"].metrics.render())
 
 
@@ -37,19 +39,19 @@ class HealthHandler(Q2BaseRequestHandler):
         self.write_json({"status": "ok", "version": __version__, "extensions": list(svc.settings.INSTALLED_EXTENSIONS)})
 
 
-def load_routes(extensions: tuple[str, ...] | list[str]) -> list:
-    """The URL_PATTERNS of every installed extension, in the order of INSTALLED_EXTENSIONS."""
-    routes: list = []
-    for name in extensions:
-        try:
-            module = importlib.import_module(f"{name}.urls")
-        except ModuleNotFoundError as exc:
-            raise SystemExit(
-                f"INSTALLED_EXTENSIONS names {name!r}, but {name}/urls.py cannot be imported ({exc}); "
-                f"fix configuration/settings.py or run `make extension NAME={name} KIND=...`"
-            ) from None
-        routes.extend(getattr(module, "URL_PATTERNS", []))
-    return routes
+def needs_keys(settings: Settings) -> bool:
+    """Keys are loaded at start only where messages are handled: a Message Bus extension is installed.
+
+    Code that only pushes loads them on its first push() (which fails with a one-line error without them).
+    """
+    return any(ext.message_types for ext in describe(settings.INSTALLED_EXTENSIONS))
+
+
+def build_for_server(settings: Settings) -> Services:
+    """build(), but with no key ring (and no key warning) where no Message Bus extension is installed."""
+    if needs_keys(settings):
+        return services_mod.build(settings)
+    return Services(settings=settings, ring=None, seen=services_mod.make_seen(settings))
 
 
 def make_app(services: Services, extensions: list[str] | tuple[str, ...] | None = None) -> bus_lane.Application:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from . import keyring as keyring_mod, settings as settings_mod
+from .contracts import Bus, SeenIds
 from .dedup import MemorySeenIds, SqliteSeenIds
 from .keyring import KeyRing, RingReloader
 from .metrics import Registry
@@ -34,20 +37,12 @@ class Services:
 
     settings: Settings
     ring: KeyRing | None  # None until first needed where no Message Bus extension is installed (see keys())
-    seen: object
+    seen: SeenIds | None
     metrics: Registry = field(default_factory=Registry)
-    bus: object | None = None
+    bus: Bus | None = None  # made on first push() by bus.bus_for(), from the settings
     consumed: dict[str, str] | None = None  # message type -> bus path, of the app server.make_app built
-    handled: list | None = None  # set by q2ext.testing to record handled messages
+    on_handled: list[Callable[[Any], None]] = field(default_factory=list)  # called with each message handle() took
     reloader: RingReloader | None = None  # re-reads the ring file on an unknown key id; None: 401 at once
-
-    def get_bus(self):
-        """The configured bus, created on first use (loopback in DEBUG, Kafka otherwise)."""
-        if self.bus is None:
-            from .bus import make_bus
-
-            self.bus = make_bus(self)
-        return self.bus
 
     def keys(self) -> KeyRing:
         """The message key ring, loaded now if start-up did not need it (no Message Bus extension installed)."""
@@ -59,7 +54,7 @@ class Services:
         if self.bus is not None:
             await self.bus.close()
             self.bus = None
-        close = getattr(self.seen, "close", None)
+        close = getattr(self.seen, "close", None)  # a test may hand in a store of its own
         if close:
             close()
 
@@ -92,23 +87,6 @@ def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Serv
         ring = keyring_mod.load_for(settings)
         reloader = RingReloader.for_ring(ring, settings)
     return Services(settings=settings, ring=ring, seen=make_seen(settings), reloader=reloader)
-
-
-def needs_keys(settings: Settings) -> bool:
-    """Keys are loaded at start only where messages are handled: a Message Bus extension is installed.
-
-    Code that only pushes loads them on its first push() (which fails with a one-line error without them).
-    """
-    from . import catalog
-
-    return any(ext.message_types for ext in catalog.describe(settings.INSTALLED_EXTENSIONS))
-
-
-def build_for_server(settings: Settings) -> Services:
-    """build(), but with no key ring (and no key warning) where no Message Bus extension is installed."""
-    if needs_keys(settings):
-        return build(settings)
-    return Services(settings=settings, ring=None, seen=make_seen(settings))
 
 
 _current: Services | None = None

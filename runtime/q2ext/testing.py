@@ -106,10 +106,20 @@ def _json_bytes(value: Any) -> bytes:
 
 
 @dataclass
+class RecordingServices(Services):
+    """Services that keep every message a Message Bus handler handled (handle() returned), in order."""
+
+    handled: list[Message] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.on_handled.append(self.handled.append)
+
+
+@dataclass
 class AppServer:
     """The project's app, served on a free loopback port by a background thread with its own event loop."""
 
-    services: Services
+    services: RecordingServices
     port: int
     loop: asyncio.AbstractEventLoop
     _thread: threading.Thread | None = None
@@ -180,7 +190,7 @@ def app_server(tmp_path: Path) -> Iterator[AppServer]:
     port = sockets[0].getsockname()[1]
     cfg = safe_settings(tmp_path, port)
     ring = keyring.load_for(cfg, environ={})
-    svc = Services(settings=cfg, ring=ring, seen=services_mod.make_seen(cfg), handled=[])
+    svc = RecordingServices(settings=cfg, ring=ring, seen=services_mod.make_seen(cfg))
     previous_settings = settings_mod.get()
     settings_mod.use(cfg)
     services_mod.install(svc)

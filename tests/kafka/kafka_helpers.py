@@ -25,6 +25,7 @@ from q2ext import (  # noqa: E402
 )
 from q2ext.handlers.message_bus import DeadLetter, Q2MessageBusRequestHandler, RetryLater  # noqa: E402
 from q2ext.settings import Settings  # noqa: E402
+from q2ext.testing import RecordingServices  # noqa: E402
 
 PARTITIONS = 4
 LOGGER = logging.getLogger("extension.test")
@@ -75,7 +76,7 @@ class HandlerServer:
         self.type = message_type
         self.port = broker_mod.free_port()
         cfg = Settings(DEBUG=False, SEEN_IDS_FILE=":memory:")
-        self.services = services.Services(settings=cfg, ring=ring, seen=services.make_seen(cfg), handled=[])
+        self.services = RecordingServices(settings=cfg, ring=ring, seen=services.make_seen(cfg))
         self.calls: list = []
         self.accept_dead = False
         self.blocked = threading.Event()
@@ -141,7 +142,7 @@ def push_all(bootstrap: str, ring, message_type: str, texts, keys=None, one_by_o
     chunk = 1 if one_by_one else 500
 
     async def go() -> list[str]:
-        kafka = svc.get_bus()
+        kafka = bus.bus_for(svc)
         sealed = [bus.seal_for(svc, text, message_type) for text in texts]
         try:
             for start in range(0, len(sealed), chunk):

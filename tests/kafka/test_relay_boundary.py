@@ -7,15 +7,18 @@ an envelope or holds message keys, no handler, seen-id or services module, no us
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 
-from kafka_helpers import RUNTIME, push_all
+from kafka_helpers import RUNTIME, push_all, wait_for
 
 from q2ext import broker as broker_mod
+from q2ext.deliverykey import DELIVERY_FORMAT
 
 CHILD = textwrap.dedent(
     """
@@ -102,3 +105,52 @@ def test_the_forbidden_list_catches_what_a_handler_process_imports():
         "q2ext.envelope",
         "q2ext.handlers.message_bus",
     ]
+
+
+def write_project(root, message_type: str) -> None:
+    """A project whose one installed extension consumes message_type (the relay discovers it, never imports it)."""
+    (root / "configuration").mkdir()
+    (root / "configuration" / "settings.py").write_text('INSTALLED_EXTENSIONS = ["BoundaryExt"]\n')
+    package = root / "BoundaryExt"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "extension.py").write_text(
+        "from q2_sdk.core.http_handlers.message_bus_handler import Q2MessageBusRequestHandler\n\n\n"
+        f"class BoundaryHandler(Q2MessageBusRequestHandler):\n    MESSAGE_TYPE = {message_type!r}\n"
+    )
+    (package / "urls.py").write_text(
+        "from .extension import BoundaryHandler\n\n"
+        f"URL_PATTERNS = [(r'/{message_type}/message/process/sdk', BoundaryHandler)]\n"
+    )
+
+
+def test_the_relay_command_discovers_its_types_without_importing_extension_or_key_code(broker, ring, handler, tmp_path):
+    write_project(tmp_path, handler.type)
+    push_all(broker.bootstrap, ring, handler.type, ["through the command"])
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(RUNTIME),
+        "Q2EXT_DEBUG": "0",
+        "Q2EXT_DELIVERY_KEY": json.dumps({"format": DELIVERY_FORMAT, "id": ring.delivery.id, "secret": b64(ring)}),
+    }
+    target = f"http://127.0.0.1:{handler.port}"
+    argv = ["--kafka", broker.bootstrap, "--target", target, "--metrics-port", "0", "--session-timeout-ms", "2000"]
+    imports = tmp_path / "imports.log"
+    with imports.open("wb") as err:
+        relay = subprocess.Popen(
+            [sys.executable, "-X", "importtime", "-m", "q2ext", "relay", *argv], cwd=tmp_path, env=env, stderr=err
+        )
+        try:
+            wait_for(lambda: handler.calls, "the relay to deliver the message")
+        finally:
+            relay.send_signal(signal.SIGTERM)
+            relay.wait(60)
+    lines = imports.read_text(errors="replace").splitlines()
+    modules = [line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:") and "|" in line]
+    assert "q2ext.relay" in modules
+    assert forbidden(modules) == []
+    assert "BoundaryExt" not in modules and "q2ext.keyring" not in modules
+
+
+def b64(ring) -> str:
+    return base64.urlsafe_b64encode(ring.delivery.secret).decode()

@@ -13,6 +13,7 @@ from tornado.testing import bind_unused_port
 from q2ext import bus_lane, delivery, envelope, keyring, services
 from q2ext.handlers.message_bus import Q2MessageBusRequestHandler
 from q2ext.settings import Settings
+from q2ext.testing import RecordingServices
 
 BUS_PATH = "/Lowercase/message/process/sdk"
 
@@ -42,7 +43,7 @@ class Greedy(tornado.web.RequestHandler):
 def svc(tmp_path) -> services.Services:
     cfg = Settings(DEBUG=True, DEV_KEYRING_FILE=str(tmp_path / "ring.json"), KEYRING_FILE=str(tmp_path / "none"))
     Recorder.texts = []
-    return services.Services(settings=cfg, ring=keyring.new(dev=True), seen=services.make_seen(cfg), handled=[])
+    return RecordingServices(settings=cfg, ring=keyring.new(dev=True), seen=services.make_seen(cfg))
 
 
 def lanes(routes: list, **settings) -> dict:

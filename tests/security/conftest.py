@@ -35,6 +35,7 @@ from q2ext.envelope import Sealed  # noqa: E402
 from q2ext.keyring import KeyRing  # noqa: E402
 from q2ext.services import Services  # noqa: E402
 from q2ext.settings import Settings  # noqa: E402
+from q2ext.testing import RecordingServices  # noqa: E402
 
 PATH = "/Lowercase/message/process/sdk"
 
@@ -129,7 +130,7 @@ def settings_for(tmp_path: Path, **changes) -> Settings:
 
 def make_services(settings: Settings, ring: KeyRing) -> Services:
     """Services as the server builds them (make_seen picks the store), recording handled messages."""
-    return Services(settings=settings, ring=ring, seen=services.make_seen(settings), handled=[])
+    return RecordingServices(settings=settings, ring=ring, seen=services.make_seen(settings))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ sys.path.insert(0, str(RUNTIME))
 from q2ext import keyring, services  # noqa: E402
 from q2ext.handlers.message_bus import Q2MessageBusRequestHandler  # noqa: E402
 from q2ext.settings import Settings  # noqa: E402
+from q2ext.testing import RecordingServices  # noqa: E402
 
 
 class Recorder(Q2MessageBusRequestHandler):
@@ -35,7 +36,7 @@ def handler_server(tmp_path):
     from tornado.testing import bind_unused_port
 
     cfg = Settings(DEBUG=True, DEV_KEYRING_FILE=str(tmp_path / "ring.json"), KEYRING_FILE=str(tmp_path / "none"))
-    svc = services.Services(settings=cfg, ring=keyring.new(dev=True), seen=services.make_seen(cfg), handled=[])
+    svc = RecordingServices(settings=cfg, ring=keyring.new(dev=True), seen=services.make_seen(cfg))
     sock, port = bind_unused_port()
     loop = asyncio.new_event_loop()
     started = threading.Event()
