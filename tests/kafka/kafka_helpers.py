@@ -336,3 +336,19 @@ def keys_on_one_partition(count: int) -> list[bytes]:
         if len(keys) == count:
             return keys
     raise AssertionError("not enough keys for one partition")
+
+
+def write_extension(root, name: str, message_type: str) -> None:
+    """An extension package <root>/<name> whose Message Bus handler consumes message_type."""
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "extension.py").write_text(
+        "from q2_sdk.core.http_handlers.message_bus_handler import Q2MessageBusRequestHandler\n\n\n"
+        f"class {name}Handler(Q2MessageBusRequestHandler):\n    MESSAGE_TYPE = {message_type!r}\n"
+    )
+    (package / "urls.py").write_text(
+        f"from tornado.web import url\n\nfrom .extension import {name}Handler\n\n"
+        f"URL_PATTERNS = [url(r'/{name}/?', {name}Handler), url(r'/{message_type}/message/process/sdk', "
+        f"{name}Handler)]\n"
+    )

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import textwrap
 
-from kafka_helpers import RUNTIME, push_all, wait_for
+from kafka_helpers import RUNTIME, push_all, wait_for, write_extension
 
 from q2ext import broker as broker_mod
 from q2ext.deliverykey import DELIVERY_FORMAT
@@ -111,17 +111,7 @@ def write_project(root, message_type: str) -> None:
     """A project whose one installed extension consumes message_type (the relay discovers it, never imports it)."""
     (root / "configuration").mkdir()
     (root / "configuration" / "settings.py").write_text('INSTALLED_EXTENSIONS = ["BoundaryExt"]\n')
-    package = root / "BoundaryExt"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "extension.py").write_text(
-        "from q2_sdk.core.http_handlers.message_bus_handler import Q2MessageBusRequestHandler\n\n\n"
-        f"class BoundaryHandler(Q2MessageBusRequestHandler):\n    MESSAGE_TYPE = {message_type!r}\n"
-    )
-    (package / "urls.py").write_text(
-        "from .extension import BoundaryHandler\n\n"
-        f"URL_PATTERNS = [(r'/{message_type}/message/process/sdk', BoundaryHandler)]\n"
-    )
+    write_extension(root, "BoundaryExt", message_type)
 
 
 def test_the_relay_command_discovers_its_types_without_importing_extension_or_key_code(broker, ring, handler, tmp_path):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from kafka_helpers import RUNTIME
+from kafka_helpers import RUNTIME, write_extension
 
 from q2ext import http1, keyring
 from q2ext.poster import Poster
@@ -86,21 +86,6 @@ def test_a_routes_file_that_is_not_an_object_is_refused_with_an_example(tmp_path
     path.write_text('["Lowercase"]')
     with pytest.raises(ValueError, match=r'e\.g\. \{"Lowercase": "http://'):
         read_routes(str(path))
-
-
-def write_extension(root, name: str, message_type: str) -> None:
-    package = root / name
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "extension.py").write_text(
-        "from q2_sdk.core.http_handlers.message_bus_handler import Q2MessageBusRequestHandler\n\n\n"
-        f"class {name}Handler(Q2MessageBusRequestHandler):\n    MESSAGE_TYPE = {message_type!r}\n"
-    )
-    (package / "urls.py").write_text(
-        f"from tornado.web import url\n\nfrom .extension import {name}Handler\n\n"
-        f"URL_PATTERNS = [url(r'/{name}/?', {name}Handler), url(r'/{message_type}/message/process/sdk', "
-        f"{name}Handler)]\n"
-    )
 
 
 def test_the_installed_message_bus_extensions_give_the_routes(tmp_path, monkeypatch):
