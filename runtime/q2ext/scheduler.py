@@ -37,7 +37,12 @@ def not_seen(records: list, next_offset: int | None) -> list:
 
 
 class KeyScheduler:
-    """The fetched records of one partition, by key: what may go now, and how far delivery got."""
+    """The fetched records of one partition, by key: what may go now, and how far delivery got.
+
+    next_ready() hands out one record at a time; a sender that can carry several records in one POST
+    calls it until it returns None or the POST is full, and gets every ready record, across keys, each
+    key's oldest first (finished() or released() per record then, as for single POSTs).
+    """
 
     def __init__(self, max_in_flight: int = 16) -> None:
         self.max_in_flight = max(1, max_in_flight)
