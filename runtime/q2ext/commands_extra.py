@@ -35,8 +35,8 @@ def relay_config(args: argparse.Namespace, cfg):
         )
     if args.max_in_flight < 1:
         raise ValueError("--max-in-flight must be 1 (strictly one record at a time per partition) or more")
-    if args.batch < 1:
-        raise ValueError("--batch must be 1 (one record per POST) or more")
+    if args.max_batch < 1:
+        raise ValueError("--max-batch must be 1 (one record per POST) or more, e.g. 100")
     if args.retry_for < 0:
         raise ValueError("--retry-for must be 0 (retry forever) or a number of seconds, e.g. 900")
     if args.min_backoff <= 0 or args.max_backoff < args.min_backoff:
@@ -54,7 +54,7 @@ def relay_config(args: argparse.Namespace, cfg):
         timeout_s=args.timeout,
         session_timeout_ms=args.session_timeout_ms,
         progress_interval_s=args.progress_every,
-        batch_size=args.batch,
+        max_batch=args.max_batch,
         max_in_flight=args.max_in_flight,
     )
 
@@ -116,9 +116,16 @@ def register(sub) -> None:
     p.add_argument("--session-timeout-ms", type=int, default=10_000, help="consumer group session timeout")
     p.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress lines")
     p.add_argument(
-        "--max-in-flight", type=int, default=16, help="records of one partition in flight at once (other keys only)"
+        "--max-in-flight", type=int, default=16, help="POSTs in flight per endpoint (per partition with --max-batch 1)"
     )
-    p.add_argument("--batch", type=int, default=1, help="records per POST (opt-in batch delivery; default 1)")
+    p.add_argument(
+        "--max-batch",
+        "--batch",  # the former opt-in fixed-size batches: now a spelling of the adaptive limit
+        dest="max_batch",
+        type=int,
+        default=100,
+        help="most records one POST carries when they are ready together (1: one record per POST)",
+    )
     p.set_defaults(func=cmd_relay)
 
     p = sub.add_parser("replay-dlq", help="move the dead letters of a type back onto its topic")

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from . import batch, delivery, http1
+from . import batch, delivery, http1, wire
 from .retry import NO_ANSWER, NOT_ATTEMPTED, Outcome, batch_outcome, no_answer, outcome_of
 from .secretkey import Key
 
@@ -46,23 +46,32 @@ class Poster:
         answer = await self._send(url, delivery.sign(headers, self.key, attempt), body)
         return answer if isinstance(answer, Outcome) else outcome_of(answer)
 
-    async def post_batch(self, url: str, pending, attempts: list[int]) -> list[Outcome]:
-        """One POST of several signed records; an outcome per record (the POST's own failure applies to all)."""
+    def send_batch(self, url: str, records: list[tuple[dict[str, str], bytes, int]], done) -> None:
+        """One batch POST of first attempts: (sealed headers, body, ordering key) per record, one signature."""
         body = batch.encode(
-            ({**headers, "q2msg-attempt": str(attempt)}, record.value or b"")
-            for (record, headers), attempt in zip(pending, attempts, strict=True)
+            ({**headers, "q2msg-attempt": "1", wire.ORDER_HEADER: str(order)}, value)
+            for headers, value, order in records
         )
-        answer = await self._send(url, delivery.sign_batch(body, self.key), body)  # one signature for the batch
-        if isinstance(answer, Outcome):
-            return [answer] * len(pending)
-        if answer.status != 200:
-            return [outcome_of(answer)] * len(pending)
+        client, path = self.client_for(url)
+        client.send(path, delivery.sign_batch(body, self.key), body, done)
+
+    def batch_outcomes(self, url: str, result, count: int) -> list[Outcome] | None:
+        """An outcome per record of a batch POST; None if the answer is not a batch answer (send singles)."""
+        if not isinstance(result, http1.Response):
+            if isinstance(result, NO_ANSWER):
+                return [no_answer(url, result, self.timeout_s)] * count
+            raise result
+        if result.status != 200:
+            outcome = outcome_of(result)
+            return [outcome] * count if outcome.verdict == "retry" else None
         try:
-            results = json.loads(answer.body)["results"]
+            results = json.loads(result.body)["results"]
         except (ValueError, KeyError, TypeError):
-            return [Outcome("retry", 200, f"{url} answered a batch without per-record results")] * len(pending)
-        outcomes = [batch_outcome(result) for result in results[: len(pending)]]
-        return outcomes + [NOT_ATTEMPTED] * (len(pending) - len(outcomes))
+            return None
+        if not isinstance(results, list):
+            return None
+        outcomes = [batch_outcome(answer) for answer in results[:count]]
+        return outcomes + [NOT_ATTEMPTED] * (count - len(outcomes))
 
     async def _send(self, url: str, headers: dict[str, str], body: bytes) -> http1.Response | Outcome:
         """POST over a kept-alive connection: the response, or the retry outcome of getting none."""

@@ -3,10 +3,11 @@
 This module is the consume-deliver-commit loop; the parts it drives each do one job: scheduler.py (which
 record of a partition may go next, and the offset safe to commit), poster.py (signed POSTs over kept-alive
 connections), attempts.py (retries, backoff, dead letters), retry.py (what an answer means),
-relay_batches.py (opt-in batch delivery), relay_watch.py (metrics, broker watch, progress) and
-relay_status.py (/metrics and /health). An offset is committed only after the handler answered 2xx or the
-record went to the dead-letter topic. The relay holds only the delivery key: it signs each attempt, it
-cannot read a message (no module it imports can open one; tests/runtime/test_relay_boundary.py checks).
+relay_lanes.py (adaptive delivery: what is ready for an endpoint goes in one POST), relay_watch.py
+(metrics, broker watch, progress) and relay_status.py (/metrics and /health). An offset is committed only
+after the handler answered 2xx or the record went to the dead-letter topic. The relay holds only the
+delivery key: it signs each attempt, it cannot read a message (no module it imports can open one;
+tests/runtime/test_relay_boundary.py checks).
 """
 
 from __future__ import annotations
@@ -15,42 +16,38 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections import deque
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from . import dlq
+from . import dlq, relay_lanes
 from .attempts import Abandoned, Attempts, sealed_headers
 from .broker import create_topics
 from .kafka_clients import client_options, producer_for
 from .logs import QuietKafkaLogs, describe, quiet_kafka_logs, sleep_or_stop  # noqa: F401 - part of the relay's API
 from .metrics import Registry
 from .poster import Poster
-from .relay_batches import work_in_batches
 from .relay_config import RelayConfig
 from .relay_status import serve_status
 from .relay_watch import RelayMetrics, release_free_memory, watch  # noqa: F401 - release_free_memory: API
 from .retry import OK, Outcome
-from .scheduler import KeyScheduler, not_seen
+from .scheduler import KeyScheduler
 from .secretkey import Key
 
 log = logging.getLogger("q2ext.relay")
 
 
 class Partition:
-    """One assigned partition: its fetched records (by key, or a queue in batch mode) and how far delivery got."""
+    """One assigned partition: its fetched records by key and how far delivery got."""
 
-    def __init__(self, tp, message_type: str, url: str, max_in_flight: int = 16, batches: bool = False) -> None:
+    def __init__(self, tp, message_type: str, url: str, max_in_flight: int = 16, lane=None) -> None:
         self.tp = tp
-        self.batches = batches
+        self.lane: relay_lanes.Lane | None = lane  # adaptive delivery: the endpoint's lane (None: --max-batch 1)
         self.type = message_type
         self.url = url
         self.scheduler = KeyScheduler(max_in_flight)  # delivery by key
-        self.queue: deque = deque()  # batch delivery: records in offset order
-        self.fetched: int | None = None  # batch delivery: the offset after the last record fetched
         self.wake = asyncio.Event()
         self.done: int | None = None  # next offset to commit: every record below it is delivered or dead-lettered
         self.committed: int | None = None
@@ -63,26 +60,19 @@ class Partition:
 
     def take(self, records: list) -> tuple[int, int | None]:
         """Queue fetched records; how many were dropped as second copies (below the offset also returned)."""
-        if not self.batches:
-            below = self.scheduler.next_offset
-            dropped = self.scheduler.add(records)
-            if self.done is None:  # nothing below it is ours: lag counts from here while it is retried
-                self.done = self.scheduler.commit_offset
-            return dropped, below
-        below = self.fetched
-        fresh = not_seen(records, below)
-        if fresh:
-            self.queue.extend(fresh)
-            self.fetched = fresh[-1].offset + 1
-        return len(records) - len(fresh), below
+        below = self.scheduler.next_offset
+        dropped = self.scheduler.add(records)
+        if self.done is None:  # nothing below it is ours: lag counts from here while it is retried
+            self.done = self.scheduler.commit_offset
+        return dropped, below
 
     def pending(self) -> int:
         """Records fetched and not finished (queued, in flight, waiting to retry)."""
-        return len(self.queue) + self.scheduler.pending
+        return self.scheduler.pending
 
     def next_offset(self) -> int | None:
         """The lowest offset not yet delivered, if known."""
-        return self.done if self.done is not None else self.queue[0].offset if self.queue else None
+        return self.done
 
 
 class Relay:
@@ -98,6 +88,7 @@ class Relay:
         self.poster = Poster(delivery_key, config.timeout_s)
         self.attempts = Attempts(config, self.poster, self.stats)
         self.broker_up = True
+        self.lanes: dict[str, relay_lanes.Lane] = {}  # adaptive delivery: one per endpoint URL
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -215,7 +206,12 @@ class Relay:
     def _open(self, tp) -> Partition:
         message_type = self.topics[tp.topic]
         cfg = self.config
-        part = Partition(tp, message_type, cfg.routes[message_type], cfg.max_in_flight, batches=cfg.batch_size > 1)
+        url = cfg.routes[message_type]
+        if cfg.adaptive:  # the endpoint's lane bounds the POSTs; a partition hands out what is ready
+            lane = self.lanes.get(url) or self.lanes.setdefault(url, relay_lanes.Lane(url, cfg.max_in_flight))
+            part = Partition(tp, message_type, url, cfg.queue_max + cfg.max_batch, lane)
+        else:
+            part = Partition(tp, message_type, url, cfg.max_in_flight)
         part.series = self.stats.bind(message_type)
         part.task = asyncio.ensure_future(self._work(part))
         self.parts[tp] = part
@@ -241,9 +237,7 @@ class Relay:
     # ---------------------------------------------------------------- delivering by key
 
     async def _work(self, part: Partition) -> None:
-        """Deliver this partition's records: by key, or in batches when batch delivery is on."""
-        if self.config.batch_size > 1:
-            return await work_in_batches(part, self.attempts, self._resume_if_drained)
+        """Deliver this partition's records by key, single POSTs or (adaptive) what is ready in one POST."""
         while not part.stopping.is_set():  # woken by new records (and by stopping); completions start more at once
             self._start_ready(part)
             part.wake.clear()
@@ -255,26 +249,37 @@ class Relay:
 
     def _start_ready(self, part: Partition) -> None:
         """Start every record the scheduler lets go now."""
+        if part.lane is not None:  # adaptive: the endpoint's free slots take what is ready
+            part.lane.parts[part] = None
+            relay_lanes.fill(self, part.lane)
+            return self._resume_if_drained(part)
         scheduler = part.scheduler
         while (record := scheduler.next_ready()) is not None:
             self._start(part, record)
         self._resume_if_drained(part)
 
-    def _start(self, part: Partition, record) -> None:
-        """The first POST of a record, with a callback (no task: see http1.Client.send)."""
+    def _start(self, part: Partition, record, lane: relay_lanes.Lane | None = None) -> None:
+        """The first POST of a record, with a callback (no task: see http1.Client.send); lane: the slot it holds."""
         headers, _ = sealed_headers(record)
         if headers is None:  # not a sealed message: the slow path dead-letters it
+            if lane is not None:
+                lane.free += 1
             return self._go_on(part, record, None)
         part.busy += 1
         try:
-            self.poster.send(part.url, headers, record.value or b"", functools.partial(self._answered, part, record))
+            done = functools.partial(self._answered, part, record, lane)
+            self.poster.send(part.url, headers, record.value or b"", done)
         except Exception:  # a bug must not stall the partition: the slow path takes the record
             part.busy -= 1
+            if lane is not None:
+                lane.free += 1
             log.exception("sending %s[%d]@%d failed", part.tp.topic, part.tp.partition, record.offset)
             self._go_on(part, record, None)
 
-    def _answered(self, part: Partition, record, result) -> None:
+    def _answered(self, part: Partition, record, lane: relay_lanes.Lane | None, result) -> None:
         part.busy -= 1
+        if lane is not None:
+            lane.free += 1
         try:
             outcome = self.poster.outcome_of_send(part.url, result)
             if outcome is OK:
@@ -302,6 +307,10 @@ class Relay:
         else:
             part.scheduler.released(record)
         part.done = part.scheduler.commit_offset
+        self._ready_again(part)
+
+    def _ready_again(self, part: Partition) -> None:
+        """Records of the partition settled: start what may go now (or wake its stopping worker)."""
         if part.stopping.is_set():
             part.wake.set()  # the worker is waiting for the last POSTs in flight
         else:
@@ -339,7 +348,7 @@ class Relay:
         return not any(p.pending() for p in self.parts.values())
 
     def in_flight(self) -> int:
-        return sum(p.busy for p in self.parts.values())
+        return sum(p.busy for p in self.parts.values()) + sum(lane.batches for lane in self.lanes.values())
 
     def assigned(self) -> int:
         return len(self.consumer.assignment()) if self.consumer else 0

@@ -27,24 +27,30 @@ class RelayConfig:
     commit_interval_s: float = 0.2
     progress_interval_s: float = 10.0
     queue_max: int = 200  # records buffered per partition before fetching from it pauses (bounds memory)
-    max_in_flight: int = 16  # records of one partition delivered at once (different keys only; 1: strictly serial)
-    batch_size: int = 1  # >1: up to this many records of a partition per POST (opt-in batch delivery)
+    # POSTs in flight at once: per endpoint (adaptive), or per partition with max_batch 1 (1: strictly serial)
+    max_in_flight: int = 16
+    max_batch: int = 100  # records one POST may carry (adaptive delivery; 1: one record per POST, as before)
     batch_max_bytes: int = 1024 * 1024  # ... and at most this many body bytes per POST
     create_topics: bool = True
 
     @property
+    def adaptive(self) -> bool:
+        """Several ready records per POST; not with max_batch 1, nor max_in_flight 1 (strictly one at a time)."""
+        return self.max_batch > 1 and self.max_in_flight > 1
+
+    @property
     def fetch_records(self) -> int:
-        """Records one fetch call hands over: a queue's worth, or ten batches when batch delivery is on."""
-        return max(self.queue_max, 10 * self.batch_size)
+        """Records one fetch call hands over: a queue's worth, or two full batches."""
+        return max(self.queue_max, 2 * self.max_batch)
 
     @property
     def fetch_sizes(self) -> dict[str, int]:
         """The consumer's fetch limits: about a queue's worth per partition, or a few batches' worth.
 
         One record per POST: 64 KB (~100 sealed messages) per partition; 256 KB swung the relay's RSS by
-        ~40 MB while it ran behind a busy handler. Batches of N need N records at hand: ~2 KB per record.
+        ~40 MB while it ran behind a busy handler. Batches of N need N records at hand: ~1 KB per record.
         """
-        per_partition = max(64 * 1024, 2 * 1024 * self.batch_size)
+        per_partition = max(64 * 1024, 1024 * self.max_batch)
         return {"max_partition_fetch_bytes": per_partition, "fetch_max_bytes": 16 * per_partition}
 
     def topics(self) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Which fetched record of a partition may be delivered next: per-key order, and the offset safe to commit.
 
 The heart of the relay's ordering guarantee, as a plain class with no I/O, so it is tested without a broker:
-- one record of a key is in flight at a time, and a key's records go in offset order (even across retries:
-  a retrying record keeps its key busy until it is finished);
+- a key's records go in offset order: one record of a key is in flight at a time (next_ready), or a run of
+  them in one POST (take); a retrying record keeps its key busy until it is finished, and records handed
+  out but not attempted go back to the head of their key (put_back);
 - records of different keys go concurrently, up to max_in_flight;
 - the commit offset is the lowest offset not finished (a crash redelivers, never skips, anything waiting
   or in flight); with nothing unfinished it is the offset after the last record added;
@@ -39,9 +40,9 @@ def not_seen(records: list, next_offset: int | None) -> list:
 class KeyScheduler:
     """The fetched records of one partition, by key: what may go now, and how far delivery got.
 
-    next_ready() hands out one record at a time; a sender that can carry several records in one POST
-    calls it until it returns None or the POST is full, and gets every ready record, across keys, each
-    key's oldest first (finished() or released() per record then, as for single POSTs).
+    next_ready() hands out one record at a time; a sender that carries several records in one POST calls
+    take(), which hands out every waiting record of each idle key (oldest first) until the POST is full.
+    finished(), released() or put_back() per record then; a key is idle again once all of its are.
     """
 
     def __init__(self, max_in_flight: int = 16) -> None:
@@ -51,7 +52,7 @@ class KeyScheduler:
         self.next_offset: int | None = None  # the offset after the last record added
         self._waiting: dict[Hashable, deque] = {}  # per key, its records not yet handed out, in offset order
         self._ready: deque[Hashable] = deque()  # keys whose next record may go now (none of theirs in flight)
-        self._busy: set[Hashable] = set()  # keys with a record in flight
+        self._busy: dict[Hashable, int] = {}  # keys with records in flight: how many
         self._unfinished: list[int] = []  # heap of the offsets added...
         self._finished: set[int] = set()  # ...minus these (removed from the heap lazily)
 
@@ -83,9 +84,48 @@ class KeyScheduler:
         record = waiting.popleft()
         if not waiting:
             del self._waiting[key]
-        self._busy.add(key)
+        self._busy[key] = 1
         self.in_flight += 1
         return record
+
+    def take(self, limit: int, max_bytes: int = 0, size=None) -> list[Record]:
+        """Up to limit records (and max_bytes by size(record), 0: any) that may go now in one POST: each idle
+        key's waiting records in offset order, key after key; at least one if any may go."""
+        out: list[Record] = []
+        total = 0
+        ready, waiting_of, busy = self._ready, self._waiting, self._busy
+        while ready and len(out) < limit and self.in_flight < self.max_in_flight:
+            key = ready[0]
+            waiting = waiting_of[key]
+            taken = 0
+            while waiting and len(out) < limit and self.in_flight < self.max_in_flight:
+                if max_bytes and size is not None:
+                    total += size(waiting[0])
+                    if out and total > max_bytes:
+                        break
+                out.append(waiting.popleft())
+                taken += 1
+                self.in_flight += 1
+            if not taken:
+                break
+            busy[key] = taken
+            ready.popleft()
+            if not waiting:
+                del waiting_of[key]
+            if len(out) < limit and waiting:  # stopped inside a key: the POST is full
+                break
+        return out
+
+    def put_back(self, records: list[Record]) -> None:
+        """Records handed out and not attempted (in offset order): they go again first, in the same order."""
+        for record in reversed(records):
+            key = key_of(record)
+            waiting = self._waiting.get(key)
+            if waiting is None:
+                self._waiting[key] = deque((record,))
+            else:
+                waiting.appendleft(record)
+            self._free(record)
 
     def finished(self, record: Record) -> None:
         """The record was delivered or dead-lettered: its key may go on, and the commit offset may move."""
@@ -99,8 +139,12 @@ class KeyScheduler:
 
     def _free(self, record: Record) -> None:
         key = key_of(record)
-        self._busy.discard(key)
         self.in_flight -= 1
+        left = self._busy.get(key, 1) - 1
+        if left > 0:
+            self._busy[key] = left
+            return
+        self._busy.pop(key, None)
         if key in self._waiting:
             self._ready.append(key)
 

@@ -36,6 +36,9 @@ SEALED_HEADERS = (
 )
 # Added by whoever POSTs a delivery attempt (the relay, or push() on the DEBUG loopback); never read from a record.
 DELIVERY_HEADERS = ("q2msg-attempt", "q2msg-delivery-timestamp", "q2msg-delivery-key", "q2msg-delivery-signature")
+# In a batch record's header block (signed with the batch): the record's ordering key, a number the relay gives
+# each (partition, key) in one POST. Records of one number are handled in order; different numbers at once.
+ORDER_HEADER = "q2msg-order"
 # The only record headers the relay forwards to a handler.
 FORWARDED = frozenset(SEALED_HEADERS)
 PREFIX = "q2msg-"

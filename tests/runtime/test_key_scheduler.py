@@ -124,3 +124,45 @@ def test_after_a_revoke_a_fresh_scheduler_starts_at_the_committed_offset_and_kee
         order.append(record)
         new.finished(record)
     assert [x.offset for x in order if x.key == b"a"] == [0, 1, 3]
+
+
+def test_take_hands_out_each_idle_keys_waiting_run_in_offset_order():
+    s = KeyScheduler()
+    s.add(records("a", "b", "a", "c", "a"))
+    assert [r.offset for r in s.take(10)] == [0, 2, 4, 1, 3]
+    assert s.take(10) == []  # every key is busy now
+
+
+def test_take_stops_at_the_count_and_byte_limits():
+    s = KeyScheduler()
+    s.add(records("a", "a", "b", "c"))
+    assert [r.offset for r in s.take(3)] == [0, 1, 2]
+    s2 = KeyScheduler()
+    s2.add(records("a", "b", "c"))
+    assert [r.offset for r in s2.take(10, max_bytes=25, size=lambda r: 10)] == [0, 1]
+
+
+def test_put_back_records_go_again_first_once_their_key_is_free():
+    s = KeyScheduler()
+    a0, a1, a2, b3 = records("a", "a", "a", "b")
+    s.add([a0, a1, a2, b3])
+    s.take(10)
+    s.finished(b3)
+    s.put_back([a1, a2])  # a0 failed and retries on its own: a1 and a2 were not attempted
+    assert s.take(10) == []  # a0 still holds its key
+    s.add(records("a", start=4))
+    s.finished(a0)
+    assert [r.offset for r in s.take(10)] == [1, 2, 4]
+    assert s.commit_offset == 1
+
+
+def test_a_key_is_idle_only_when_every_record_it_handed_out_is_settled():
+    s = KeyScheduler()
+    a0, a1 = records("a", "a")
+    s.add([a0, a1])
+    s.take(10)
+    s.add(records("a", start=2))
+    s.finished(a0)
+    assert s.next_ready() is None
+    s.finished(a1)
+    assert s.next_ready().offset == 2

@@ -21,15 +21,15 @@ def config(**changes) -> RelayConfig:
 
 
 def test_one_record_per_post_fetches_64_kb_per_partition_and_a_queue_of_records():
-    cfg = config()
+    cfg = config(max_batch=1)
     assert cfg.fetch_sizes == {"max_partition_fetch_bytes": 64 * 1024, "fetch_max_bytes": 1024 * 1024}
     assert cfg.fetch_records == cfg.queue_max
 
 
-def test_batch_delivery_fetches_enough_records_for_several_batches():
-    cfg = config(batch_size=500)
-    assert cfg.fetch_sizes["max_partition_fetch_bytes"] == 2 * 1024 * 500
-    assert cfg.fetch_records == 5_000
+def test_batch_delivery_fetches_enough_records_for_two_full_batches():
+    cfg = config(max_batch=500)
+    assert cfg.fetch_sizes["max_partition_fetch_bytes"] == 1024 * 500
+    assert cfg.fetch_records == 1_000
 
 
 def test_releasing_free_memory_is_safe_to_call_anywhere():

@@ -22,6 +22,7 @@ RETRYABLE = wire.RETRYABLE  # answers a sender retries: the rule is wire.retryab
 UNKNOWN_KEY_RETRY_S = 5  # Retry-After of an unknown key id in its grace period: the ring file may be on its way
 REFUSAL_LOG_INTERVAL_S = 10.0  # refusals anyone can cause are logged in full REFUSAL_LOG_BURST times per interval,
 REFUSAL_LOG_BURST = 5  # then counted per reason and said in one line at the interval's end
+BATCH_CONCURRENCY = 16  # a batch's keys handled at once (each key's own records one after another)
 
 
 class DeadLetter(Exception):
@@ -131,19 +132,32 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         opened = [self._open(headers, record, signed=True) for headers, record in records]
         messages = [m for m in opened if isinstance(m, Message)]
         claims = iter(self.services.seen.claim_many([m.id for m in messages]))
-        results = []
+        items = [(item, next(claims) if isinstance(item, Message) else None) for item in opened]
+        results: list[dict] = [{}] * len(items)
+        runs = _runs(records)
+        if len(runs) == 1:
+            await self._run(runs[0], items, results)
+        else:  # keys apart run side by side, at most BATCH_CONCURRENCY at once
+            gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+            await asyncio.gather(*(self._run(run, items, results, gate) for run in runs))
+        self._answer(200, {"status": 200, "results": results})
+
+    async def _run(self, run: list[int], items: list, results: list[dict], gate=None) -> None:
+        """One key's records of a batch, in order; after a retryable answer the rest are not attempted."""
+        if gate is not None:
+            async with gate:
+                return await self._run(run, items, results)
         blocked = False
-        for item in opened:
-            claim = next(claims) if isinstance(item, Message) else None
+        for index in run:
+            item, claim = items[index]
             if blocked:
                 if claim is Claim.NEW:
                     self.services.seen.release(item.id)
-                results.append({"status": 503, "attempted": False, "error": "an earlier record must be retried first"})
+                results[index] = {"status": 503, "attempted": False, "error": "an earlier record must be retried first"}
                 continue
             status, payload = await self._dispatch(item, claim) if claim is not None else item
-            results.append(payload)
+            results[index] = payload
             blocked = wire.retryable(status)
-        self._answer(200, {"status": 200, "results": results})
 
     async def _deliver(self, headers, body: bytes) -> tuple[int, dict]:
         """Verify, open and dispatch one sealed message; the answer as (status, JSON payload)."""
@@ -238,6 +252,17 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         for listener in services.on_handled:  # e.g. q2ext.testing's record of what was handled
             listener(message)
         return 200, {"status": 200, "id": message.id}
+
+
+def _runs(records: list[tuple[dict[str, str], bytes]]) -> list[list[int]]:
+    """A batch's record indexes by ordering key (q2msg-order, set by the relay), each key's in order.
+
+    A batch without q2msg-order (an older relay) is one run: its records are handled strictly in order.
+    """
+    runs: dict[str, list[int]] = {}
+    for index, (headers, _) in enumerate(records):
+        runs.setdefault(headers.get(wire.ORDER_HEADER, ""), []).append(index)
+    return list(runs.values())
 
 
 def _repeated_envelope_header(pairs: list[tuple[str, str]]) -> str | None:
