@@ -47,7 +47,8 @@ class Recorder(Q2MessageBusRequestHandler):
 
     'fail<N>:...' raises (500) on attempts up to N; 'dead:<reason>' raises DeadLetter unless the server
     accepts dead letters now; 'later<N>:...' raises RetryLater(after N s) on the first attempt;
-    'block:...' waits until the server releases it.
+    'block:...' waits until the server releases it; 'busy<N>:...' raises RetryLater (503) on attempts up to N;
+    'hold:...' raises RetryLater until the server releases it, then DeadLetter (422).
     """
 
     server: HandlerServer
@@ -63,6 +64,12 @@ class Recorder(Q2MessageBusRequestHandler):
             raise DeadLetter(text[5:])
         if text.startswith("later") and message.attempt == 1:
             raise RetryLater("busy", after_seconds=float(text[5 : text.index(":")]))
+        if text.startswith("busy") and ":" in text and message.attempt <= int(text[4 : text.index(":")]):
+            raise RetryLater("busy as asked", after_seconds=0)
+        if text.startswith("hold:"):
+            if not server.release.is_set():
+                raise RetryLater("held as asked", after_seconds=0)
+            raise DeadLetter("released as asked")
         if text.startswith("block:"):
             server.blocked.set()
             while not server.release.is_set():
