@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from contextlib import contextmanager
 
@@ -50,12 +51,26 @@ class Pipeline:
         )
         self.handler_rss_at_start = rss_mb(self.handler.pid)
         self.stats_url = f"http://{ctx.host}:{port}/_bench/stats"
-        argv = ctx.project.python("-m", "q2ext", "relay", "--kafka", bootstrap, "--debug", "0")
-        argv += ["--target", f"http://{ctx.host}:{port}", "--metrics-port", "0", "--session-timeout-ms", "2000"]
-        argv += list(relay_flags)
-        self.relay = Proc("relay", argv, ctx.project.root, ctx.work, ctx.project.env(DEBUG=0))
-        self.relay.wait_log("relay group")  # connected to the broker, about to join
+        self.bootstrap, self.port = bootstrap, port
+        self.relay = self._start_relay(*relay_flags)
         self.relay_rss_at_start = rss_mb(self.relay.pid)
+
+    def _start_relay(self, *relay_flags: str) -> Proc:
+        ctx = self.ctx
+        argv = ctx.project.python("-m", "q2ext", "relay", "--kafka", self.bootstrap, "--debug", "0")
+        argv += ["--target", f"http://{ctx.host}:{self.port}", "--metrics-port", "0", "--session-timeout-ms", "2000"]
+        argv += list(relay_flags)
+        relay = Proc("relay", argv, ctx.project.root, ctx.work, ctx.project.env(DEBUG=0))
+        relay.wait_log("relay group")  # connected to the broker, about to join
+        return relay
+
+    def restart_relay(self, *relay_flags: str) -> None:
+        """The relay again with other flags, in the same group (it goes on from the committed offsets)."""
+        self.relay.stop()
+        self.relay = self._start_relay(*relay_flags)
+        pushed = push(self.ctx, self.push_env, 64, "--keys", "64")  # until it is assigned and delivering
+        self.wait_handled(pushed["acked"], 120)
+        get_json(self.stats_url + "?reset=1")
 
     def stop(self) -> None:
         self.relay.stop()
@@ -136,15 +151,49 @@ def end_to_end(ctx: Context, with_memory: bool) -> dict:
             pipe.stop()
 
 
-def end_to_end_batched(ctx: Context, per_post: int) -> dict:
-    """The same path with the relay's opt-in batch delivery (`relay --batch N`): same guarantees per record."""
+def end_to_end_single(ctx: Context) -> dict:
+    """The same path one record per POST (`relay --max-batch 1`, the former default): the gain side by side."""
     with broker() as bootstrap:
-        pipe = Pipeline(ctx, bootstrap, "--batch", str(per_post))
+        pipe = Pipeline(ctx, bootstrap, "--max-batch", "1")
         try:
             pipe.warm_up()
-            return {**pipe.stream(ctx.size(50_000, 2_000)), "records_per_post": per_post}
+            return pipe.stream(ctx.size(50_000, 2_000))
         finally:
             pipe.stop()
+
+
+def light_load(ctx: Context, rate: int = 20) -> dict:
+    """p50 push-to-handle() at a light rate, default delivery against --max-batch 1, in alternating rounds.
+
+    One broker and handler; the relay is restarted in the same group for each round, so both modes see the same
+    machine minutes. The figure is the difference of the medians of the rounds' p50s (each over hundreds of
+    messages): a busy 2-core machine moves single rounds by a millisecond or two.
+    """
+    count, rounds = ctx.size(300, 60), ctx.size(3, 1)
+    runs: dict[str, list[dict]] = {"adaptive": [], "single": []}
+    with broker() as bootstrap:
+        pipe = Pipeline(ctx, bootstrap)
+        try:
+            pipe.warm_up()
+            for _ in range(rounds):
+                for mode, flags in (("adaptive", ()), ("single", ("--max-batch", "1"))):
+                    pipe.restart_relay(*flags)
+                    runs[mode].append(pipe.stream(count, "--rate", str(rate), "--keys", "1000"))
+        finally:
+            pipe.stop()
+    p50 = {mode: statistics.median(r["p50_ms"] for r in found) for mode, found in runs.items()}
+    return {
+        "rate": rate,
+        "messages_per_round": count,
+        "rounds": rounds,
+        "messages_per_s": statistics.median(r["messages_per_s"] for r in runs["adaptive"]),
+        "p50_ms": p50["adaptive"],
+        "single_p50_ms": p50["single"],
+        "p50_ms_vs_single": p50["adaptive"] - p50["single"],
+        "round_p50_ms": {mode: [round(r["p50_ms"], 2) for r in found] for mode, found in runs.items()},
+        "p99_ms": statistics.median(r["p99_ms"] for r in runs["adaptive"]),
+        "single_p99_ms": statistics.median(r["p99_ms"] for r in runs["single"]),
+    }
 
 
 def memory(pipe: Pipeline, start: dict, end: dict, total: int) -> dict:

@@ -2,8 +2,8 @@
 
     python bench/run.py [--quick] [--only NAME ...] [--rounds N] [--out DIR]
 
-Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, latency_500, kafka_e2e, kafka_batch,
-latency_batch, memory.
+Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, latency_500, latency_20, kafka_e2e,
+single_e2e, memory, peer_plain, peer_faststream (the peers: dev-only, skipped when faststream is not installed).
 Writes DIR/results.json and DIR/bench.png (DIR defaults to bench/), prints one table.
 """
 
@@ -19,12 +19,14 @@ from pathlib import Path
 
 import http_cases
 import kafka_cases
+import peer_cases
 import report
 from procs import BENCH
 from project import bake
 
 HTTP_CASES = ("baseline_a", "handler_ingest", "batch", "loopback")
-KAFKA_CASES = ("baseline_b", "latency", "latency_500", "kafka_e2e", "kafka_batch", "latency_batch", "memory")
+KAFKA_CASES = ("baseline_b", "latency", "latency_500", "latency_20", "kafka_e2e", "single_e2e", "memory")
+KAFKA_CASES += ("peer_plain", "peer_faststream")
 CASES = HTTP_CASES + KAFKA_CASES
 BATCH_PER_POST = 100
 
@@ -63,6 +65,11 @@ def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) ->
         if runs[name]:
             pairs = zip(runs["baseline_a"], runs[name], strict=True)
             out[name]["paired_ratios"] = [round(h["records_per_s"] / b["records_per_s"], 3) for b, h in pairs]
+    if runs["handler_ingest"]:  # server CPU per message against baseline A's per request, round by round
+        pairs = zip(runs["baseline_a"], runs["handler_ingest"], strict=True)
+        out["handler_ingest"]["paired_cpu_ratios"] = [
+            round(h["server_cpu_us_per_request"] / b["server_cpu_us_per_request"], 3) for b, h in pairs
+        ]
     return out
 
 
@@ -81,8 +88,10 @@ def measure(ctx: http_cases.Context, wanted: set[str], rounds: int) -> dict:
         ("baseline_b", lambda: kafka_cases.baseline_b(ctx)),
         ("latency", lambda: kafka_cases.latency_at_rate(ctx)),
         ("latency_500", lambda: kafka_cases.latency_at_rate(ctx, 500)),
-        ("kafka_batch", lambda: kafka_cases.end_to_end_batched(ctx, BATCH_PER_POST)),
-        ("latency_batch", lambda: kafka_cases.latency_at_rate(ctx, 1_000, "--batch", str(BATCH_PER_POST))),
+        ("latency_20", lambda: kafka_cases.light_load(ctx, 20)),
+        ("single_e2e", lambda: kafka_cases.end_to_end_single(ctx)),
+        ("peer_plain", lambda: peer_cases.plain_relay(ctx)),
+        ("peer_faststream", lambda: peer_cases.faststream_ack(ctx)),
     ]
     for name, step in steps:
         if name in wanted:
