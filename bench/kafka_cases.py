@@ -187,6 +187,8 @@ def light_load(ctx: Context, rate: int = 20) -> dict:
         "messages_per_round": count,
         "rounds": rounds,
         "messages_per_s": statistics.median(r["messages_per_s"] for r in runs["adaptive"]),
+        "push_errors": sum(r["push_errors"] for found in runs.values() for r in found),
+        "out_of_order": sum(r["out_of_order"] for found in runs.values() for r in found),
         "p50_ms": p50["adaptive"],
         "single_p50_ms": p50["single"],
         "p50_ms_vs_single": p50["adaptive"] - p50["single"],
