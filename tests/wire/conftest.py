@@ -19,13 +19,21 @@ from q2ext.testing import RecordingServices  # noqa: E402
 
 
 class Recorder(Q2MessageBusRequestHandler):
-    """Records texts; a text starting with 'fail' raises so the bus would retry."""
+    """Records texts; a text starting with 'fail' raises so the bus would retry; 'wait:<text>' returns once a
+    message with that text was handled (raises if none is within 30 s)."""
 
     MESSAGE_TYPE = "Lowercase"
 
     async def handle(self, message):
         if message.text.startswith("fail"):
             raise RuntimeError("asked to fail")
+        if message.text.startswith("wait:"):
+            other = message.text[5:]
+            for _ in range(3000):
+                if any(m.text == other for m in self.services.handled):
+                    return
+                await asyncio.sleep(0.01)
+            raise RuntimeError(f"{other!r} was not handled meanwhile")
 
 
 @pytest.fixture

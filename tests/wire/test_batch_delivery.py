@@ -8,10 +8,12 @@ import urllib.request
 from q2ext import batch, delivery, envelope
 
 
-def sealed(svc, text: str, attempt: int = 1) -> tuple[dict, bytes]:
-    """A batch record: the sealed headers and this attempt's number (the batch's one signature covers them)."""
+def sealed(svc, text: str, attempt: int = 1, order: str | None = None) -> tuple[dict, bytes]:
+    """A batch record: the sealed headers, this attempt's number and its ordering key, if any (the batch's one
+    signature covers them)."""
     msg = envelope.seal(text, "Lowercase", svc.ring.active)
-    return {**msg.headers, "q2msg-attempt": str(attempt)}, msg.body
+    extra = {"q2msg-order": order} if order is not None else {}
+    return {**msg.headers, "q2msg-attempt": str(attempt), **extra}, msg.body
 
 
 def post_batch(base: str, records, svc) -> dict:
@@ -52,6 +54,21 @@ def test_records_after_a_failed_handle_wait_for_the_retry(handler_server):
     answer = post_batch(base, [sealed(svc, "first"), sealed(svc, "fail now"), sealed(svc, "after")], svc)
     assert [r["status"] for r in answer["results"]] == [200, 500, 503]
     assert [m.text for m in svc.handled] == ["first"]
+
+
+def test_a_failure_holds_back_only_the_later_records_of_its_ordering_key(handler_server):
+    base, svc = handler_server
+    texts = [("0", "a1"), ("0", "fail a2"), ("1", "b1"), ("0", "a3"), ("1", "b2")]
+    answer = post_batch(base, [sealed(svc, text, order=order) for order, text in texts], svc)
+    assert [r["status"] for r in answer["results"]] == [200, 500, 200, 503, 200]
+    assert answer["results"][3]["attempted"] is False
+    assert sorted(m.text for m in svc.handled) == ["a1", "b1", "b2"]
+
+
+def test_records_of_different_ordering_keys_are_handled_side_by_side(handler_server):
+    base, svc = handler_server
+    answer = post_batch(base, [sealed(svc, "wait:b1", order="0"), sealed(svc, "b1", order="1")], svc)
+    assert [r["status"] for r in answer["results"]] == [200, 200]  # one after the other, the first would wait in vain
 
 
 def test_a_redelivered_batch_is_acknowledged_without_handling_again(handler_server):
