@@ -37,6 +37,8 @@ def relay_config(args: argparse.Namespace, cfg):
         raise ValueError("--max-in-flight must be 1 (strictly one record at a time per partition) or more")
     if args.max_batch < 1:
         raise ValueError("--max-batch must be 1 (one record per POST) or more, e.g. 100")
+    if args.max_batch_bytes < 1024:
+        raise ValueError("--max-batch-bytes must be at least 1024 (a batch holds at least one record anyway)")
     if args.retry_for < 0:
         raise ValueError("--retry-for must be 0 (retry forever) or a number of seconds, e.g. 900")
     if args.min_backoff <= 0 or args.max_backoff < args.min_backoff:
@@ -55,6 +57,7 @@ def relay_config(args: argparse.Namespace, cfg):
         session_timeout_ms=args.session_timeout_ms,
         progress_interval_s=args.progress_every,
         max_batch=args.max_batch,
+        batch_max_bytes=args.max_batch_bytes,
         max_in_flight=args.max_in_flight,
     )
 
@@ -125,6 +128,9 @@ def register(sub) -> None:
         type=int,
         default=100,
         help="most records one POST carries when they are ready together (1: one record per POST)",
+    )
+    p.add_argument(
+        "--max-batch-bytes", type=int, default=1024 * 1024, help="most message bytes one POST carries (default 1 MB)"
     )
     p.set_defaults(func=cmd_relay)
 
