@@ -141,7 +141,7 @@ def table(raw: dict, heads: dict) -> str:
         ratio = heads.get(key) if key and key.endswith("ratio") else None
         target = TARGETS.get(key) if key else None
         verdict = f"{target.text():9} {target.verdict(heads.get(key))}" if target else ""
-        shown_base = _fmt(base) if ratio is not None else ""
+        shown_base = _fmt(base) if ratio is not None and unit.endswith("/s") else ""  # a CPU ratio: not req/s
         lines.append(f"{label:36} {_fmt(value):>10} {unit:7} {shown_base:>10} {_fmt_ratio(ratio):>7}  {verdict}")
     rounds = _get(raw, "baseline_a.rounds")
     if rounds:
