@@ -91,6 +91,7 @@ def post(relay, lane: Lane, taken: list[tuple]) -> None:
         lane.free += 1
         return
     lane.batches += 1
+    relay.stats.batch_records(len(items))
     try:
         relay.poster.send_batch(
             lane.url,

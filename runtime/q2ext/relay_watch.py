@@ -17,6 +17,7 @@ from .metrics import Registry
 
 log = logging.getLogger("q2ext.relay")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+BATCH_BUCKETS = (2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
 class RelayMetrics:
@@ -31,6 +32,9 @@ class RelayMetrics:
             "q2ext_relay_delivery_latency_seconds", "From the record's timestamp to the handler's 2xx", LATENCY_BUCKETS
         )
         self.in_flight = m.gauge("q2ext_relay_in_flight", "Records being delivered right now")
+        self.batch_records = m.histogram(
+            "q2ext_relay_batch_records", "Records per batch POST (adaptive delivery)", BATCH_BUCKETS
+        ).labels()
         self.lag = m.gauge("q2ext_relay_consumer_lag", "Records on the partition not yet delivered")
         self.up = m.gauge("q2ext_relay_broker_up", "1 if the Kafka bootstrap servers accept connections")
 

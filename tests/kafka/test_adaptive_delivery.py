@@ -44,7 +44,7 @@ def test_64_keys_keep_their_order_while_one_key_waits_on_its_failing_record_and_
             texts.append(text)
     keys = [text.split(":")[-1].split("/")[0].encode() for text in texts]
     push_all(broker.bootstrap, ring, handler.type, texts, keys, one_by_one=False)
-    relays(broker.bootstrap, routes(handler))
+    relay = relays(broker.bootstrap, routes(handler))
     others = [t for t in texts if not t.endswith(("k5/2", "k5/3", "k5/4", "k5/5"))]
     wait_for(lambda: len(handler.services.handled) >= len(others), "every other key's records", timeout=90)
     handled = [m.text for m in handler.services.handled]
@@ -58,6 +58,7 @@ def test_64_keys_keep_their_order_while_one_key_waits_on_its_failing_record_and_
     letters = wait_for(lambda: read_topic(broker.bootstrap, f"sdk-generic.{handler.type}.dlq"), "the dead letter")
     assert [dict((k, v.decode()) for k, v in r.headers)["q2msg-dlq-status"] for r in letters] == ["422"]
     assert any("q2msg-order" in headers for *_, headers in handler.calls)  # records went in batches
+    assert relay.metric("q2ext_relay_batch_records_count") > 0  # and /metrics counts them
 
 
 def test_a_relay_killed_mid_batch_leaves_every_message_handled_exactly_once(broker, ring, handler, relays):
