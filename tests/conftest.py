@@ -32,3 +32,12 @@ def copy_template(dest: Path) -> Path:
 def template(tmp_path_factory) -> Path:
     """The template's files, copied once per session: `cookiecutter <template> ...` bakes from it."""
     return copy_template(tmp_path_factory.mktemp("template") / "q2ext")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the session (scripts/pg_local.py); each test takes a schema of its own."""
+    from pg_local import LocalPostgres
+
+    with LocalPostgres() as server:
+        yield server

@@ -9,7 +9,7 @@ import time
 from tornado import httputil
 
 from .. import batch, delivery, envelope, events
-from ..dedup import Claim
+from ..dedup import Claim, StoreDown
 from ..envelope import EnvelopeError, Message, TooLarge
 from ..metrics import Registry
 from ..services import Services
@@ -19,6 +19,7 @@ BUS_SUFFIX = "/message/process/sdk"
 # Answers a sender should retry (the relay uses the same list).
 RETRYABLE = frozenset({404, 408, 409, 429})
 UNKNOWN_KEY_RETRY_S = 5  # Retry-After of an unknown key id in its grace period: the ring file may be on its way
+STORE_DOWN_RETRY_S = 2  # Retry-After while the seen-id store cannot be reached: no handle() without a claim
 
 
 class DeadLetter(Exception):
@@ -110,7 +111,10 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             return self._answer(*self._refused(exc.status, exc.reason))
         opened = [self._open(headers, record) for headers, record in records]
         messages = [m for m in opened if isinstance(m, Message)]
-        claims = iter(self.services.seen.claim_many([m.id for m in messages]))
+        try:
+            claims = iter(await self.services.seen.claim_batch([m.id for m in messages]))
+        except StoreDown as exc:
+            return self._answer(200, {"status": 200, "results": [self._store_down(exc, m) for m in opened]})
         results = []
         blocked = False
         for item in opened:
@@ -130,7 +134,19 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         opened = self._open(headers, body)
         if not isinstance(opened, Message):
             return opened
-        return await self._dispatch(opened, await self.services.seen.claim_soon(opened.id))
+        try:
+            claim = await self.services.seen.claim_soon(opened.id)
+        except StoreDown as exc:
+            self.set_header("Retry-After", str(STORE_DOWN_RETRY_S))
+            return 503, self._store_down(exc, opened)
+        return await self._dispatch(opened, claim)
+
+    def _store_down(self, exc: StoreDown, item: Message | tuple[int, dict]) -> dict:
+        """The answer to a delivery whose id could not be claimed: 503, retry (a refusal keeps its own answer)."""
+        if not isinstance(item, Message):
+            return item[1]
+        _status, payload = self._refused(503, f"seen-id store unavailable ({exc}); retry", item.id)
+        return {**payload, "retry_after": STORE_DOWN_RETRY_S}
 
     def _open(self, headers, body: bytes) -> Message | tuple[int, dict]:
         """The message, if its size, delivery signature and seal are right; else the refusal to answer."""
