@@ -8,6 +8,7 @@ say so in their names.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import sqlite3
 
@@ -78,10 +79,8 @@ class Backend:
 
     def close(self) -> None:
         for store in self.made:
-            try:
+            with contextlib.suppress(Exception):  # a killed store
                 store.close()
-            except Exception:  # noqa: BLE001 - a killed store
-                pass
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
