@@ -114,6 +114,7 @@ class PostgresSeenIds:
         self._conn: psycopg.Connection | None = None
         self._pool: AsyncConnectionPool | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
+        self._aconn: psycopg.AsyncConnection | None = None  # the sender's, while it works
         self._schema_ready = False
         self._done_cache: OrderedDict[str, None] = OrderedDict()
         self._marks: Marks = []  # done() marks not written yet
@@ -283,21 +284,42 @@ class PostgresSeenIds:
         return rows
 
     async def _run_async(self, claims: list[str]) -> list[tuple[str, bool]]:
-        """One round trip on a pooled async connection; the claim rows."""
+        """One round trip on the async connection the sender keeps (taken from the pool); the claim rows."""
         params, _ = self._split(claims)
         try:
-            pool = await self._async_pool()
-            async with pool.connection(timeout=self.timeout_s) as conn:
-                if not self._schema_ready:
-                    await _create_schema_async(conn)
-                    self._schema_ready = True
-                cursor = await conn.execute(_ROUND_TRIP, params)
-                rows = await cursor.fetchall()
+            conn = await self._async_connection()
+            cursor = await conn.execute(_ROUND_TRIP, params)
+            rows = await cursor.fetchall()
         except psycopg.Error as exc:  # PoolTimeout is one too: no connection within timeout_s
             self._give_back(params)
+            await self._return_connection()
             raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
         self.round_trips += 1
         return rows
+
+    async def _async_connection(self) -> psycopg.AsyncConnection:
+        """The sender's connection, kept across round trips: a checkout per round trip cost ~0.3 ms here.
+
+        The pool makes it, and makes a new one after a failure (the server restarted): _return_connection.
+        """
+        pool = await self._async_pool()
+        if self._aconn is None:
+            conn = await pool.getconn(timeout=self.timeout_s)
+            if not self._schema_ready:
+                try:
+                    await _create_schema_async(conn)
+                except BaseException:
+                    await pool.putconn(conn)
+                    raise
+                self._schema_ready = True
+            self._aconn = conn
+        return self._aconn
+
+    async def _return_connection(self) -> None:
+        """Give the kept connection back (a broken one is dropped by the pool); the next round trip takes another."""
+        conn, self._aconn = self._aconn, None
+        if conn is not None and self._pool is not None:
+            await self._pool.putconn(conn)
 
     def _give_back(self, params: dict) -> None:
         """A round trip failed: its marks and releases wait for the next one."""
@@ -380,7 +402,7 @@ class PostgresSeenIds:
         """The pool of this event loop (a test may run several loops one after another)."""
         loop = asyncio.get_running_loop()
         if self._pool is None or self._pool_loop is not loop:
-            old, self._pool = self._pool, None
+            old, self._pool, self._aconn = self._pool, None, None
             if old is not None:
                 self._close_pool(old)
             pool = AsyncConnectionPool(
