@@ -19,7 +19,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from .dedup import Claim, StoreDown
 from .lease import LEASE_S, RENEW_S, LeaseKeeper, owner_id
@@ -77,7 +76,12 @@ _PRUNE = (
 # its estimates, and here that choice made each round trip slower as the table grew (0.5 ms, then 10 ms after
 # 1,500 round trips). A generic plan always (index scans on id, checked with 1,000,000 rows) measured 0.35 ms of
 # server CPU per round trip, steady; a custom plan each time 0.55 ms, unprepared statements more.
-_SESSION = "SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan"
+# Nothing waits on the server for ever: a lock held elsewhere longer than 5 s fails the round trip (503, retried).
+ROUND_TRIP_TIMEOUT_S = 30.0  # a round trip with no answer this long (a peer gone silent) fails: 503, retried
+_SESSION = (
+    "SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan; "
+    "SET lock_timeout = '5s'; SET statement_timeout = '60s'"
+)
 Marks = list[tuple[str, float | None]]
 
 
@@ -95,7 +99,6 @@ class PostgresSeenIds:
         cache_ids: int = 20_000,
         flush_s: float = 0.005,
         timeout_s: float = 3.0,
-        pool_size: int = 2,
         clock: Callable[[], float] | None = None,
         renew_in_thread: bool = True,
     ) -> None:
@@ -106,16 +109,14 @@ class PostgresSeenIds:
         self.cache_ids = cache_ids
         self.flush_s = flush_s
         self.timeout_s = timeout_s  # a call waits this long for a connection (then StoreDown: 503)
-        self.pool_size = pool_size
         self.clock = clock  # None: the database server's clock (one clock for every host); tests inject one
         self.round_trips = 0  # statements sent so far (what "claims share a round trip" is measured by)
         self._owner = owner_id()
         self.leases = LeaseKeeper(self, lease_s, renew_s, clock or _no_clock, thread=renew_in_thread)
         self._lock = threading.Lock()  # the blocking connection: the lease thread and blocking callers share it
         self._conn: psycopg.Connection | None = None
-        self._pool: AsyncConnectionPool | None = None
-        self._pool_loop: asyncio.AbstractEventLoop | None = None
-        self._aconn: psycopg.AsyncConnection | None = None  # the sender's, while it works
+        self._aconn: psycopg.AsyncConnection | None = None  # the sender's connection...
+        self._aconn_loop: asyncio.AbstractEventLoop | None = None  # ...and the event loop it belongs to
         self._schema_ready = False
         self._done_cache: OrderedDict[str, None] = OrderedDict()
         self._marks: Marks = []  # done() marks not written yet
@@ -137,8 +138,10 @@ class PostgresSeenIds:
         asked = [i for i, a in zip(msg_ids, answers, strict=True) if a is None]
         if not asked:
             return answers  # type: ignore[return-value]
-        rows = self._run_blocking(asked)
-        return self._settle(msg_ids, answers, rows)
+        before = self._claims
+        answers = self._settle(msg_ids, answers, self._run_blocking(asked))
+        self._prune_now_and_then(before)
+        return answers
 
     async def claim_soon(self, msg_id: str) -> Claim:
         """claim(), sent with every other claim (and pending mark) that arrived before the next round trip."""
@@ -243,9 +246,7 @@ class PostgresSeenIds:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            self._close_pool(pool)
+        self._close_async()
 
     # ------------------------------------------------------------------ round trips
 
@@ -273,7 +274,7 @@ class PostgresSeenIds:
     def _run_blocking(self, claims: list[str]) -> list[tuple[str, bool]]:
         """One round trip on the blocking connection; the claim rows."""
         with self._lock:
-            params, claiming = self._split(claims)
+            params, _ = self._split(claims)
             try:
                 rows = self._blocking().execute(_ROUND_TRIP, params).fetchall()
             except psycopg.Error as exc:
@@ -281,62 +282,81 @@ class PostgresSeenIds:
                 self._give_back(params)
                 raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
             self.round_trips += 1
-        self._prune_now_and_then(claiming)
         return rows
 
     async def _run_async(self, claims: list[str]) -> list[tuple[str, bool]]:
-        """One round trip on the async connection the sender keeps (taken from the pool); the claim rows."""
+        """One round trip on the sender's connection; the claim rows."""
         params, _ = self._split(claims)
         try:
             conn = await self._async_connection()
-            cursor = await conn.execute(_ROUND_TRIP, params)
-            rows = await cursor.fetchall()
-        except psycopg.Error as exc:  # PoolTimeout is one too: no connection within timeout_s
+            rows = await asyncio.wait_for(_fetch(conn, params), ROUND_TRIP_TIMEOUT_S)
+        except BaseException as exc:
             self._give_back(params)
-            await self._return_connection()
-            raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
+            if isinstance(exc, (psycopg.Error, OSError, asyncio.TimeoutError)):
+                self._close_async()  # the next round trip connects again
+                raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
+            raise
         self.round_trips += 1
         return rows
 
+    async def _prune_async(self) -> None:
+        """prune() on the sender's connection (no thread, no lock shared with the lease thread)."""
+        params = self._params(window=self.window_s, max_ids=self.max_ids)
+        try:
+            conn = await self._async_connection()
+            async with conn.transaction():
+                for sql in _PRUNE:
+                    await conn.execute(sql, params)
+        except psycopg.Error as exc:
+            log.warning("could not prune the seen-id store: %s", _short(exc))
+            self._close_async()
+
     async def _async_connection(self) -> psycopg.AsyncConnection:
-        """The sender's connection, kept across round trips: a checkout per round trip cost ~0.3 ms here.
+        """The sender's connection, made on first use on this event loop (and again after a failure).
 
-        The pool makes it, and makes a new one after a failure (the server restarted): _return_connection.
+        One connection, not a pool: the sender has one round trip out at a time. (psycopg_pool's background
+        tasks also outlived event loops that ended, and hung asyncio.run() at its exit in the tests.)
         """
-        pool = await self._async_pool()
+        loop = asyncio.get_running_loop()
+        if self._aconn is not None and (self._aconn_loop is not loop or self._aconn.closed):
+            self._close_async()
         if self._aconn is None:
-            conn = await pool.getconn(timeout=self.timeout_s)
-            if not self._schema_ready:
-                try:
+            conn = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=max(2, int(self.timeout_s))
+            )
+            try:
+                await conn.execute(_SESSION)
+                if not self._schema_ready:
                     await _create_schema_async(conn)
-                except BaseException:
-                    await pool.putconn(conn)
-                    raise
-                self._schema_ready = True
-            self._aconn = conn
+                    self._schema_ready = True
+            except BaseException:
+                await conn.close()
+                raise
+            self._aconn, self._aconn_loop = conn, loop
         return self._aconn
-
-    async def _return_connection(self) -> None:
-        """Give the kept connection back (a broken one is dropped by the pool); the next round trip takes another."""
-        conn, self._aconn = self._aconn, None
-        if conn is not None and self._pool is not None:
-            await self._pool.putconn(conn)
 
     def _give_back(self, params: dict) -> None:
         """A round trip failed: its marks and releases wait for the next one."""
         self._restore(list(zip(params["marks"], params["ats"], strict=True)), params["releases"])
 
     def _start_sender(self) -> None:
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.ensure_future(self._send_loop())
+        """Start the sender on this loop, unless one runs here already (one left on a closed loop does not count)."""
+        loop = asyncio.get_running_loop()
+        if self._sender is None or self._sender.done() or self._sender.get_loop() is not loop:
+            self._sender = loop.create_task(self._send_loop())
 
     async def _send_loop(self) -> None:
         """Send what waits, one round trip at a time; what arrives meanwhile goes in the next one."""
         while (self._queued or self._marks or self._releases) and not self._closed:
             queued, self._queued = self._queued, []
+            before = self._claims
             try:
                 rows = await self._run_async([i for i, _ in queued])
-            except StoreDown as exc:
+                answers = self._settle([i for i, _ in queued], [None] * len(queued), rows) if queued else []
+            except Exception as exc:  # noqa: BLE001 - every waiting delivery gets it: none may wait forever
+                if not isinstance(exc, StoreDown):
+                    log.exception("seen-id store round trip failed")
+                    exc = StoreDown(f"PostgreSQL seen-id store: {_short(exc)}")
                 log.warning("%s (%d claim(s) answered 503)", exc, len(queued))
                 for _, future in queued:
                     if not future.done():
@@ -344,12 +364,11 @@ class PostgresSeenIds:
                 if not queued:  # only marks waited: try them again in a second, not in a tight loop
                     asyncio.get_running_loop().call_later(1.0, self._write_soon)
                 return
-            if queued:
-                ids = [i for i, _ in queued]
-                for (_, future), answer in zip(queued, self._settle(ids, [None] * len(ids), rows), strict=True):
-                    if not future.done():
-                        future.set_result(answer)
-                await self._prune_async_now_and_then(len(ids))
+            for (_, future), answer in zip(queued, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)
+            if before // self.prune_every != self._claims // self.prune_every:
+                await self._prune_async()
 
     def _write_soon(self) -> None:
         """Write pending marks/releases flush_s from now unless a round trip carries them first; no loop: now."""
@@ -368,17 +387,10 @@ class PostgresSeenIds:
         if self._marks or self._releases:
             self._start_sender()
 
-    def _prune_now_and_then(self, claimed: int) -> None:
-        if claimed and (self._claims % self.prune_every) < claimed:
+    def _prune_now_and_then(self, before: int) -> None:
+        """prune() once the claims passed another multiple of prune_every since before (the count then)."""
+        if before // self.prune_every != self._claims // self.prune_every:
             self.prune()
-
-    async def _prune_async_now_and_then(self, claimed: int) -> None:
-        """Every prune_every claims: one pruning round trip (blocking work in a thread, off the event loop)."""
-        if claimed and (self._claims % self.prune_every) < claimed:
-            try:
-                await asyncio.get_running_loop().run_in_executor(None, self.prune)
-            except (StoreDown, psycopg.Error) as exc:
-                log.warning("could not prune the seen-id store: %s", _short(exc))
 
     # ------------------------------------------------------------------ connections
 
@@ -399,38 +411,20 @@ class PostgresSeenIds:
             self._conn.close()
             self._conn = None
 
-    async def _async_pool(self) -> AsyncConnectionPool:
-        """The pool of this event loop (a test may run several loops one after another)."""
-        loop = asyncio.get_running_loop()
-        if self._pool is None or self._pool_loop is not loop:
-            old, self._pool, self._aconn = self._pool, None, None
-            if old is not None:
-                self._close_pool(old)
-            pool = AsyncConnectionPool(
-                self.url,
-                min_size=1,
-                max_size=self.pool_size,
-                kwargs={"autocommit": True, "connect_timeout": max(1, int(self.timeout_s))},
-                configure=_configure_async,
-                open=False,
-                timeout=self.timeout_s,
-                reconnect_timeout=self.timeout_s,  # then the next claim starts a new attempt (no 5-minute backoff)
-            )
-            await pool.open(wait=False)
-            self._pool, self._pool_loop = pool, loop
-        return self._pool
-
-    def _close_pool(self, pool: AsyncConnectionPool) -> None:
-        """Close a pool from any context: on its loop if it still runs, else let it go."""
-        loop = self._pool_loop
+    def _close_async(self) -> None:
+        """Drop the sender's connection: closed on its loop if that loop still runs, else with the object."""
+        conn, self._aconn = self._aconn, None
+        if conn is None or conn.closed:
+            return
+        loop = self._aconn_loop
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if loop is not None and loop is running:
-            running.create_task(pool.close())
+        if loop is running:
+            running.create_task(conn.close())
         elif loop is not None and not loop.is_closed() and not loop.is_running():
-            loop.run_until_complete(pool.close())
+            loop.run_until_complete(conn.close())
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -451,8 +445,9 @@ class PostgresSeenIds:
             cache.popitem(last=False)
 
 
-async def _configure_async(conn: psycopg.AsyncConnection) -> None:
-    await conn.execute(_SESSION)
+async def _fetch(conn: psycopg.AsyncConnection, params: dict) -> list[tuple[str, bool]]:
+    cursor = await conn.execute(_ROUND_TRIP, params)
+    return await cursor.fetchall()
 
 
 async def _create_schema_async(conn: psycopg.AsyncConnection) -> None:
