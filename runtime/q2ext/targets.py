@@ -122,18 +122,41 @@ class Spread:
         self.observe(host, response)
         return response
 
-    def send(self, path: str, headers: dict[str, str], body: bytes, done):
+    def send(self, path: str, headers: dict[str, str], body: bytes, done) -> _Sent:
         """http1.Client.send() to the host pick() chooses."""
         host = self.pick()
         host.in_flight += 1
 
+        sent = _Sent(host)
+
         def answered(result: http1.Response | BaseException) -> None:
-            host.in_flight -= 1
-            self.observe(host, result)
+            sent.finish()
+            if not isinstance(result, asyncio.CancelledError):  # dropped by the relay: says nothing of the host
+                self.observe(host, result)
             done(result)
 
-        return host.client.send(host.path, headers, body, answered)
+        sent.pending = host.client.send(host.path, headers, body, answered)
+        return sent
 
     def close(self) -> None:
         for host in self.hosts:
             host.client.close()
+
+
+class _Sent:
+    """A POST started by Spread.send(): it leaves its host's in-flight count once, answered or cancelled."""
+
+    __slots__ = ("host", "pending", "finished")
+
+    def __init__(self, host: Host) -> None:
+        self.host, self.pending, self.finished = host, None, False
+
+    def finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.host.in_flight -= 1
+
+    def cancel(self) -> None:
+        if self.pending is not None:
+            self.pending.cancel()
+        self.finish()

@@ -100,3 +100,23 @@ def test_metrics_count_posts_per_host_and_result_and_show_failures_in_a_row(cloc
     assert 'q2ext_relay_host_posts_total{host="http://10.0.0.6:1980",result="failed"} 1' in text
     assert 'q2ext_relay_host_failing{host="http://10.0.0.6:1980"} 2' in text
     assert 'q2ext_relay_host_failing{host="http://10.0.0.5:1980"} 0' in text
+
+
+def test_a_cancelled_post_leaves_the_in_flight_count_and_is_no_failure_of_its_host(spread):
+    import asyncio
+
+    async def send_and_cancel():
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)  # accepts, never answers
+        port = server.sockets[0].getsockname()[1]
+        spread.hosts[0].client = http1.Client(f"http://127.0.0.1:{port}", timeout=30)
+        spread.hosts[1].skip_until = spread.clock() + 60  # so the first host takes it
+        sent = spread.send("/", {}, b"x", lambda result: None)
+        for _ in range(3000):  # until connected and sent (a local connect: at once), 30 s at most
+            if spread.hosts[0].client._open:
+                break
+            await asyncio.sleep(0.01)
+        sent.cancel()
+        server.close()
+
+    asyncio.run(send_and_cancel())
+    assert spread.hosts[0].in_flight == 0 and spread.hosts[0].failures == 0

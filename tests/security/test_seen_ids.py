@@ -15,7 +15,7 @@ import sqlite3
 import pytest
 
 from q2ext import services
-from q2ext.dedup import Claim, MemorySeenIds, SqliteSeenIds
+from q2ext.dedup import Claim, MemorySeenIds, SqliteSeenIds, StoreDown
 from q2ext.settings import Settings
 
 
@@ -401,3 +401,17 @@ def test_sqlite_a_batch_of_ids_is_claimed_in_one_commit(store):
     answers: list = []
     assert commits_during(store, lambda: answers.extend(store.claim_many(["a", "seen", "b", "a"]))) == 1
     assert answers == [Claim.NEW, Claim.DONE, Claim.NEW, Claim.BUSY]
+
+
+def test_sqlite_a_claim_on_a_database_locked_too_long_raises_store_down(db):
+    seen = SqliteSeenIds(db, busy_timeout_s=0.05)
+    locker = sqlite3.connect(db, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock too long
+    try:
+        with pytest.raises(StoreDown, match="database is locked"):
+            seen.claim("a")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert seen.claim("a") is Claim.NEW
+    seen.close()
