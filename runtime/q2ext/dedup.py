@@ -30,6 +30,8 @@ class Claim(Enum):
 class StoreDown(Exception):
     """The seen-id store cannot be reached or written now: the delivery is answered 503, and the sender retries."""
 
+    RETRY_AFTER_S = 2  # the 503's Retry-After: no handle() without a claim, so the sender waits and retries
+
 
 class MemorySeenIds:
     """Seen ids of this process, bounded by count and by age (oldest dropped first)."""

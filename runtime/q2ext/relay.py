@@ -29,12 +29,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from . import batch, delivery, dlq, envelope, http1, targets
+from . import batch, delivery, dlq, envelope, http1
 from .broker import create_topics
 from .handlers.message_bus import RETRYABLE
 from .kafka_bus import client_options, producer_for
 from .keyring import Key
 from .metrics import Registry
+from .targets import client_for, endpoints
 
 log = logging.getLogger("q2ext.relay")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -692,7 +693,7 @@ class Relay:
         """The kept-alive client of the endpoint's origin and the path to POST to, made on first use."""
         found = self._http.get(url)
         if found is None:  # several hosts, comma-separated: a Spread over them (targets.py)
-            found = self._http[url] = targets.client_for(url, self.config.timeout_s, self.metrics)
+            found = self._http[url] = client_for(url, self.config.timeout_s, self.metrics)
         return found
 
     async def _dead_letter(self, part: Partition, record, outcome: Outcome, attempts: int) -> None:
@@ -991,7 +992,7 @@ def discover_routes(extensions, target: str) -> dict[str, str]:
         handler = getattr(route, "handler_class", None) or (route[1] if isinstance(route, (tuple, list)) else None)
         if isinstance(handler, type) and issubclass(handler, Q2MessageBusRequestHandler) and handler.MESSAGE_TYPE:
             types.append(handler.MESSAGE_TYPE)
-    return {t: targets.endpoints(target, t, bus_url) for t in dict.fromkeys(types)}
+    return {t: endpoints(target, t, bus_url) for t in dict.fromkeys(types)}
 
 
 def read_routes(path: str) -> dict[str, str]:

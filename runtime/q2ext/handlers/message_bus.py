@@ -19,7 +19,6 @@ BUS_SUFFIX = "/message/process/sdk"
 # Answers a sender should retry (the relay uses the same list).
 RETRYABLE = frozenset({404, 408, 409, 429})
 UNKNOWN_KEY_RETRY_S = 5  # Retry-After of an unknown key id in its grace period: the ring file may be on its way
-STORE_DOWN_RETRY_S = 2  # Retry-After while the seen-id store cannot be reached: no handle() without a claim
 
 
 class DeadLetter(Exception):
@@ -137,7 +136,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         try:
             claim = await self.services.seen.claim_soon(opened.id)
         except StoreDown as exc:
-            self.set_header("Retry-After", str(STORE_DOWN_RETRY_S))
+            self.set_header("Retry-After", str(StoreDown.RETRY_AFTER_S))
             return 503, self._store_down(exc, opened)
         return await self._dispatch(opened, claim)
 
@@ -146,7 +145,7 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         if not isinstance(item, Message):
             return item[1]
         _status, payload = self._refused(503, f"seen-id store unavailable ({exc}); retry", item.id)
-        return {**payload, "retry_after": STORE_DOWN_RETRY_S}
+        return {**payload, "retry_after": StoreDown.RETRY_AFTER_S}
 
     def _open(self, headers, body: bytes) -> Message | tuple[int, dict]:
         """The message, if its size, delivery signature and seal are right; else the refusal to answer."""
