@@ -6,7 +6,7 @@ compared on the database server's clock, so a crashed owner's claims free up wit
 and release()s ride on the next round trip; bounded by age (window_s) and count (max_ids).
 Claims that arrive while a round trip is out wait and go together in the next one (one statement carries
 the pending marks, releases and claims), so under load the store costs a round trip per batch of
-deliveries, not per message. The table is created on first use (SCHEMA below; docs: SECURITY.md).
+deliveries, not per message. The table is created on first use (SCHEMA below; docs/deploy.md in a project).
 If the server cannot be reached, every call raises dedup.StoreDown: the handler answers 503 (retryable).
 """
 
