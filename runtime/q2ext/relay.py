@@ -23,7 +23,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
@@ -37,6 +36,7 @@ from .kafka_bus import client_options, producer_for
 from .keyring import Key
 from .logs import escape
 from .metrics import Registry
+from .targets import client_for, endpoints
 
 log = logging.getLogger("q2ext.relay")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -692,10 +692,8 @@ class Relay:
     def _client_for(self, url: str) -> tuple[http1.Client, str]:
         """The kept-alive client of the endpoint's origin and the path to POST to, made on first use."""
         found = self._http.get(url)
-        if found is None:
-            parts = urlsplit(url)
-            client = http1.Client(f"{parts.scheme}://{parts.netloc}", timeout=self.config.timeout_s)
-            found = self._http[url] = (client, parts.path + (f"?{parts.query}" if parts.query else ""))
+        if found is None:  # several hosts, comma-separated: a Spread over them (targets.py)
+            found = self._http[url] = client_for(url, self.config.timeout_s, self.metrics)
         return found
 
     async def _dead_letter(self, part: Partition, record, outcome: Outcome, attempts: int) -> None:
@@ -994,7 +992,7 @@ def discover_routes(extensions, target: str) -> dict[str, str]:
         handler = getattr(route, "handler_class", None) or (route[1] if isinstance(route, (tuple, list)) else None)
         if isinstance(handler, type) and issubclass(handler, Q2MessageBusRequestHandler) and handler.MESSAGE_TYPE:
             types.append(handler.MESSAGE_TYPE)
-    return {t: bus_url(target, t) for t in dict.fromkeys(types)}
+    return {t: endpoints(target, t, bus_url) for t in dict.fromkeys(types)}
 
 
 def read_routes(path: str) -> dict[str, str]:
