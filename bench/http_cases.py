@@ -88,9 +88,10 @@ def baseline_a(ctx: Context, posts: list[bytes], warm: list[bytes]) -> dict:
     return measure(ctx, *serve_baseline(ctx), posts, warm)
 
 
-def serve_handler(ctx: Context) -> tuple[Proc, int]:
-    """The baked project out of DEBUG (AllCaps), as handler ingest measures it."""
-    return serve_project(ctx, "handler-ingest", debug=False)
+def serve_handler(ctx: Context, **settings: object) -> tuple[Proc, int]:
+    """The baked project out of DEBUG (AllCaps), as handler ingest measures it (settings: e.g. SEEN_IDS_URL)."""
+    name = "handler-ingest-pg" if settings.get("SEEN_IDS_URL") else "handler-ingest"
+    return serve_project(ctx, name, debug=False, **settings)
 
 
 def batch_slice(ctx: Context, ring, server: Proc, port: int, per_post: int, prefix: str) -> dict:

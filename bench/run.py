@@ -2,8 +2,9 @@
 
     python bench/run.py [--quick] [--only NAME ...] [--rounds N] [--out DIR]
 
-Cases: baseline_a, handler_ingest, batch, loopback, baseline_b, latency, latency_500, latency_20, kafka_e2e,
-single_e2e, memory, peer_plain, peer_faststream (the peers: dev-only, skipped when faststream is not installed).
+Cases: baseline_a, handler_ingest, handler_ingest_pg, batch, loopback, baseline_b, latency, latency_500,
+latency_20, kafka_e2e, single_e2e, memory, peer_plain, peer_faststream (the peers: dev-only, skipped when
+faststream is not installed).
 Writes DIR/results.json and DIR/bench.png (DIR defaults to bench/), prints one table.
 """
 
@@ -24,7 +25,10 @@ import report
 from procs import BENCH
 from project import bake
 
-HTTP_CASES = ("baseline_a", "handler_ingest", "batch", "loopback")
+sys.path.insert(0, str(BENCH.parent / "scripts"))
+from pg_local import LocalPostgres  # noqa: E402
+
+HTTP_CASES = ("baseline_a", "handler_ingest", "handler_ingest_pg", "batch", "loopback")
 KAFKA_CASES = ("baseline_b", "latency", "latency_500", "latency_20", "kafka_e2e", "single_e2e", "memory")
 KAFKA_CASES += ("peer_plain", "peer_faststream")
 CASES = HTTP_CASES + KAFKA_CASES
@@ -44,24 +48,31 @@ def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) ->
     This machine's speed drifts by up to 1.5x within minutes, and a round of 10,000 requests per server
     (a server started per round) gave paired ratios from 0.68 to 1.02 in one run; slices of a few seconds,
     one right after the other, keep each pair on the same machine speed. Batch slices (100 records per POST)
-    go to the same handler process as the single POSTs.
+    go to the same handler process as the single POSTs. handler_ingest_pg: a second handler process whose seen-id
+    store is a PostgreSQL server on this machine (started here, scripts/pg_local.py), the same POSTs.
     """
-    runs: dict[str, list[dict]] = {"baseline_a": [], "handler_ingest": [], "batch": []}
+    runs: dict[str, list[dict]] = {"baseline_a": [], "handler_ingest": [], "handler_ingest_pg": [], "batch": []}
     baseline = http_cases.serve_baseline(ctx)
     handler = http_cases.serve_handler(ctx) if wanted & {"handler_ingest", "batch"} else None
+    postgres = LocalPostgres().start() if "handler_ingest_pg" in wanted else None
+    handler_pg = http_cases.serve_handler(ctx, SEEN_IDS_URL=postgres.url) if postgres else None
     try:
         for index in range(rounds):
             posts, warm = http_cases.single_slice(ctx, ring, f"h{index}")
             runs["baseline_a"].append(http_cases.measure_running(ctx, *baseline, posts, warm))
             if "handler_ingest" in wanted:
                 runs["handler_ingest"].append(http_cases.measure_running(ctx, *handler, posts, warm))
+            if handler_pg:
+                runs["handler_ingest_pg"].append(http_cases.measure_running(ctx, *handler_pg, posts, warm))
             if "batch" in wanted:
                 runs["batch"].append(http_cases.batch_slice(ctx, ring, *handler, BATCH_PER_POST, f"b{index}"))
     finally:
-        for proc, _ in (baseline, handler) if handler else (baseline,):
+        for proc, _ in [baseline] + [h for h in (handler, handler_pg) if h]:
             proc.stop()
+        if postgres:
+            postgres.close()
     out = {name: median_run(found) for name, found in runs.items() if found}
-    for name in ("handler_ingest", "batch"):  # each slice against the baseline slice of its round
+    for name in ("handler_ingest", "handler_ingest_pg", "batch"):  # each slice against the baseline slice of its round
         if runs[name]:
             pairs = zip(runs["baseline_a"], runs[name], strict=True)
             out[name]["paired_ratios"] = [round(h["records_per_s"] / b["records_per_s"], 3) for b, h in pairs]

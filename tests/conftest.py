@@ -16,6 +16,15 @@ TEMPLATE_PARTS = ("cookiecutter.json", "local_extensions.py", "hooks", "runtime"
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ruff_cache", ".pytest_cache", ".q2ext", ".hypothesis")
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the session (scripts/pg_local.py); each test takes a schema of its own."""
+    from pg_local import LocalPostgres
+
+    with LocalPostgres() as server:
+        yield server
+
+
 def copy_template(dest: Path) -> Path:
     """A copy of the template's own files (no .venv, caches or .git), to bake from."""
     dest.mkdir(parents=True)

@@ -105,7 +105,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("relay", help="deliver Kafka records to the Message Bus handlers (a consumer group)")
     _kafka_flags(p)
-    p.add_argument("--target", help="base URL of the handlers (default http://HOST:PORT from settings)")
+    p.add_argument("--target", help="base URL of the handlers, or several comma-separated (default http://HOST:PORT)")
     p.add_argument("--group", default="q2ext-relay", help="consumer group; relays in one group share partitions")
     p.add_argument("--routes", help='JSON file {"Type": "endpoint URL"} instead of the installed extensions')
     p.add_argument("--metrics-port", type=int, default=1981, help="port of /metrics and /health (0: none)")

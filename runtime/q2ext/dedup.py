@@ -27,6 +27,12 @@ class Claim(Enum):
     BUSY = "busy"  # being handled right now elsewhere: ask the sender to retry
 
 
+class StoreDown(Exception):
+    """The seen-id store cannot be reached or written now: the delivery is answered 503, and the sender retries."""
+
+    RETRY_AFTER_S = 2  # the 503's Retry-After: no handle() without a claim, so the sender waits and retries
+
+
 class MemorySeenIds:
     """Seen ids of this process, bounded by count and by age (oldest dropped first)."""
 
@@ -49,6 +55,9 @@ class MemorySeenIds:
 
     async def claim_soon(self, msg_id: str) -> Claim:
         return self.claim(msg_id)
+
+    async def claim_batch(self, msg_ids: list[str]) -> list[Claim]:
+        return self.claim_many(msg_ids)
 
     def done(self, msg_id: str) -> None:
         self._busy.discard(msg_id)
@@ -156,10 +165,13 @@ class SqliteSeenIds:
         if all(answers):
             return answers  # type: ignore[return-value]
         now = self.clock()
-        with self._lock, self._transaction():
-            for index, msg_id in enumerate(msg_ids):
-                if answers[index] is None:
-                    answers[index] = self._claim_one(msg_id, now)
+        try:
+            with self._lock, self._transaction():
+                for index, msg_id in enumerate(msg_ids):
+                    if answers[index] is None:
+                        answers[index] = self._claim_one(msg_id, now)
+        except sqlite3.OperationalError as exc:  # locked past busy_timeout_s, disk full, ...: retryable
+            raise StoreDown(f"SQLite seen-id store {self.path}: {exc}") from exc
         claimed = 0
         for msg_id, answer in zip(msg_ids, answers, strict=True):
             if answer is Claim.NEW:  # committed: renew its lease from now until done() or release()
@@ -188,6 +200,10 @@ class SqliteSeenIds:
             else:
                 loop.call_soon(self._claim_queued)
         return await future
+
+    async def claim_batch(self, msg_ids: list[str]) -> list[Claim]:
+        """The claims of a batch POST: one commit."""
+        return self.claim_many(msg_ids)
 
     def _claim_queued(self) -> None:
         queued, self._queued = self._queued, []

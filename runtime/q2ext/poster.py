@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from . import batch, delivery, http1, wire
+from .metrics import Registry
 from .retry import NO_ANSWER, NOT_ATTEMPTED, Outcome, batch_outcome, no_answer, outcome_of
 from .secretkey import Key
+from .targets import Spread, client_for
 
 
 class Poster:
     """The relay's HTTP side: kept-alive clients by endpoint, signed with the delivery key (it cannot decrypt)."""
 
-    def __init__(self, key: Key, timeout_s: float) -> None:
+    def __init__(self, key: Key, timeout_s: float, metrics: Registry | None = None) -> None:
         self.key = key
         self.timeout_s = timeout_s
-        self._http: dict[str, tuple[http1.Client, str]] = {}  # endpoint URL -> (client of its origin, path)
+        self.metrics = metrics or Registry()  # targets.Spread counts POSTs per host on it
+        self._http: dict[str, tuple[http1.Client | Spread, str]] = {}  # endpoint URL -> (its client, path)
 
-    def client_for(self, url: str) -> tuple[http1.Client, str]:
+    def client_for(self, url: str) -> tuple[http1.Client | Spread, str]:
         """The kept-alive client of the endpoint's origin and the path to POST to, made on first use."""
         found = self._http.get(url)
-        if found is None:
-            parts = urlsplit(url)
-            client = http1.Client(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout_s)
-            found = self._http[url] = (client, parts.path + (f"?{parts.query}" if parts.query else ""))
+        if found is None:  # several hosts, comma-separated: a Spread over them (targets.py)
+            found = self._http[url] = client_for(url, self.timeout_s, self.metrics)
         return found
 
     def send(self, url: str, headers: dict[str, str], body: bytes, done: Callable[[object], None]) -> None:

@@ -85,7 +85,7 @@ class Relay:
         self.topics = config.topics()
         self.parts: dict[Any, Partition] = {}
         self.consumer = None
-        self.poster = Poster(delivery_key, config.timeout_s)
+        self.poster = Poster(delivery_key, config.timeout_s, self.metrics)
         self.attempts = Attempts(config, self.poster, self.stats)
         self.broker_up = True
         self.lanes: dict[str, relay_lanes.Lane] = {}  # adaptive delivery: one per endpoint URL

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from . import wire
+from .targets import endpoints
 
 
 def read_routes(path: str) -> dict[str, str]:
@@ -46,4 +47,4 @@ def discover_routes(extensions, target: str) -> dict[str, str]:
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise ValueError(f"could not load the installed extensions to find their message types: {detail}")
-    return {wire.check_type(t): wire.bus_url(target, t) for t in json.loads(result.stdout)}
+    return {wire.check_type(t): endpoints(target, t, wire.bus_url) for t in json.loads(result.stdout)}

@@ -60,7 +60,9 @@ class Services:
 
 
 def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
-    """The seen-id store the settings ask for: a SQLite file shared by the handler processes, or memory."""
+    """The seen-id store asked for: PostgreSQL shared by hosts, a SQLite file shared by processes, or memory."""
+    if settings.SEEN_IDS_URL:
+        return _postgres_seen(settings)
     if settings.SEEN_IDS_FILE in ("", ":memory:"):
         window = max(settings.DELIVERY_TOLERANCE_SECONDS * 4, 3600)
         seen, where = MemorySeenIds(max_ids=settings.SEEN_IDS_MAX, window_s=window), "memory (this process only)"
@@ -76,6 +78,27 @@ def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
         )
         where = f"{settings.SEEN_IDS_FILE} (shared by this project's handler processes)"
     log.debug("seen message ids kept in %s: window %ds, at most %d ids", where, seen.window_s, seen.max_ids)
+    return seen
+
+
+def _postgres_seen(settings: Settings):
+    """The PostgreSQL store of SEEN_IDS_URL (psycopg is imported only when it is set)."""
+    from urllib.parse import urlsplit
+
+    from .seen_pg import PostgresSeenIds
+
+    url = settings.SEEN_IDS_URL
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise ValueError("SEEN_IDS_URL must start with postgresql:// (e.g. postgresql://user@db-host:5432/q2ext)")
+    seen = PostgresSeenIds(
+        url,
+        max_ids=settings.SEEN_IDS_MAX,
+        window_s=max(settings.MAX_MESSAGE_AGE_SECONDS, settings.DELIVERY_TOLERANCE_SECONDS),
+        lease_s=settings.SEEN_IDS_LEASE_SECONDS,
+        renew_s=settings.SEEN_IDS_LEASE_SECONDS * 0.3,
+    )
+    where = urlsplit(url).hostname or "the local socket"  # never the URL: it may hold a password
+    log.debug("seen message ids kept in PostgreSQL on %s (shared by every handler host)", where)
     return seen
 
 

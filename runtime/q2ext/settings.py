@@ -34,6 +34,7 @@ class Settings:
     DELIVERY_TOLERANCE_SECONDS: int = 300
     SEEN_IDS_FILE: str = ".q2ext/seen-ids.sqlite3"
     SEEN_IDS_MAX: int = 1_000_000
+    SEEN_IDS_URL: str = ""  # postgresql://... : one seen-id store shared by every handler host (docs/deploy.md)
     SEEN_IDS_LEASE_SECONDS: int = 10  # a crashed handler's claims block redeliveries this long
     UNKNOWN_KEY_GRACE_SECONDS: int = 600  # an unknown key id is retryable (503) this long after start or reload
     PUSH_TIMEOUT_SECONDS: float = 10.0

@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
+CRASH_PROJECT = Path(__file__).resolve().parent / "crash_project"
 sys.path.insert(0, str(RUNTIME))
 
 from q2ext import (  # noqa: E402
@@ -359,3 +362,48 @@ def write_extension(root, name: str, message_type: str) -> None:
         f"URL_PATTERNS = [url(r'/{name}/?', {name}Handler), url(r'/{message_type}/message/process/sdk', "
         f"{name}Handler)]\n"
     )
+
+
+class HandlerProcess:
+    """`python -m q2ext run` of crash_project on a fixed port; finished() reads what its handle() finished."""
+
+    def __init__(self, workdir: Path, port: int, message_type: str, ring, number: int, **extra_env: str) -> None:
+        self.port = port
+        self.finished_log = workdir / f"finished-{number}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("Q2EXT_")}
+        env.update(
+            PYTHONPATH=os.pathsep.join([str(RUNTIME), str(CRASH_PROJECT)]),
+            Q2EXT_KEYRING=json.dumps(ring.to_json()),
+            Q2EXT_SEEN_IDS_FILE=str(workdir / "seen.sqlite3"),
+            Q2EXT_HOST="127.0.0.1",
+            CRASHY_TYPE=message_type,
+            CRASHY_FINISHED_LOG=str(self.finished_log),
+        )
+        env.update(extra_env)
+        self.log_path = workdir / f"handler-{number}.log"
+        with self.log_path.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "q2ext", "run", "--port", str(port)],
+                cwd=CRASH_PROJECT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(self._listening, f"the handler process to listen on port {port}")
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"handler exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def finished(self) -> list[str]:
+        return self.finished_log.read_text().split() if self.finished_log.exists() else []
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(30)

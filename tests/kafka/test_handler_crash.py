@@ -7,66 +7,15 @@ handle() returns), one file per process, so the test knows which messages were f
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from kafka_helpers import RUNTIME, broker_mod, push_all, read_topic, wait_for
+from kafka_helpers import HandlerProcess, broker_mod, push_all, read_topic, wait_for
 
-CRASH_PROJECT = Path(__file__).resolve().parent / "crash_project"
 COUNT = 500
 IN_FLIGHT = 4  # POSTs at once to the handler (--max-in-flight, adaptive delivery: per endpoint)
 MAX_BATCH = 25  # records per POST at most (--max-batch): at most IN_FLIGHT * MAX_BATCH records in flight
-
-
-class HandlerProcess:
-    """`python -m q2ext run` of crash_project on a fixed port; finished() reads what its handle() finished."""
-
-    def __init__(self, workdir: Path, port: int, message_type: str, ring, number: int) -> None:
-        self.port = port
-        self.finished_log = workdir / f"finished-{number}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("Q2EXT_")}
-        env.update(
-            PYTHONPATH=os.pathsep.join([str(RUNTIME), str(CRASH_PROJECT)]),
-            Q2EXT_KEYRING=json.dumps(ring.to_json()),
-            Q2EXT_SEEN_IDS_FILE=str(workdir / "seen.sqlite3"),
-            Q2EXT_HOST="127.0.0.1",
-            CRASHY_TYPE=message_type,
-            CRASHY_FINISHED_LOG=str(self.finished_log),
-        )
-        self.log_path = workdir / f"handler-{number}.log"
-        with self.log_path.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "q2ext", "run", "--port", str(port)],
-                cwd=CRASH_PROJECT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(self._listening, f"the handler process to listen on port {port}")
-
-    def _listening(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"handler exited with {self.process.returncode}:\n{self.log_path.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    def finished(self) -> list[str]:
-        return self.finished_log.read_text().split() if self.finished_log.exists() else []
-
-    def stop(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(30)
 
 
 @pytest.fixture

@@ -62,6 +62,9 @@ SEEN_IDS_FILE = ".q2ext/seen-ids.sqlite3"
 SEEN_IDS_MAX = 1_000_000
 # A handler that crashed mid-handle() blocks those ids this long (its claims are leases it renews while alive).
 SEEN_IDS_LEASE_SECONDS = 10
+# Several handler hosts: one PostgreSQL store for all of them instead of a SQLite file each, e.g.
+# "postgresql://q2ext@db-host:5432/q2ext" (or Q2EXT_SEEN_IDS_URL; its table is made on first use: docs/deploy.md).
+SEEN_IDS_URL = ""
 
 # During a key rotation: how long after start (or the last reload of the ring file) a key id this handler does
 # not know is answered 503 (the relay retries) before it is refused for good with 401 (SECURITY.md).

@@ -10,7 +10,7 @@ import time
 from tornado import httputil
 
 from .. import batch, delivery, envelope, events, wire
-from ..dedup import Claim
+from ..dedup import Claim, StoreDown
 from ..envelope import EnvelopeError, Message, TooLarge
 from ..logs import Throttle, escape
 from ..metrics import Registry
@@ -131,7 +131,10 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
             return self._answer(*self._refused(exc.status, exc.reason, flood=True))
         opened = [self._open(headers, record, signed=True) for headers, record in records]
         messages = [m for m in opened if isinstance(m, Message)]
-        claims = iter(self.services.seen.claim_many([m.id for m in messages]))
+        try:
+            claims = iter(await self.services.seen.claim_batch([m.id for m in messages]))
+        except StoreDown as exc:
+            return self._answer(200, {"status": 200, "results": [self._store_down(exc, m) for m in opened]})
         items = [(item, next(claims) if isinstance(item, Message) else None) for item in opened]
         results: list[dict] = [{}] * len(items)
         runs = _runs(records)
@@ -164,7 +167,19 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         opened = self._open(headers, body)
         if not isinstance(opened, Message):
             return opened
-        return await self._dispatch(opened, await self.services.seen.claim_soon(opened.id))
+        try:
+            claim = await self.services.seen.claim_soon(opened.id)
+        except StoreDown as exc:
+            self.set_header("Retry-After", str(StoreDown.RETRY_AFTER_S))
+            return 503, self._store_down(exc, opened)
+        return await self._dispatch(opened, claim)
+
+    def _store_down(self, exc: StoreDown, item: Message | tuple[int, dict]) -> dict:
+        """The answer to a delivery whose id could not be claimed: 503, retry (a refusal keeps its own answer)."""
+        if not isinstance(item, Message):
+            return item[1]
+        _status, payload = self._refused(503, f"seen-id store unavailable ({exc}); retry", item.id)
+        return {**payload, "retry_after": StoreDown.RETRY_AFTER_S}
 
     def _open(self, headers, body: bytes, signed: bool = False) -> Message | tuple[int, dict]:
         """The message, if its size, delivery signature (unless its batch's was checked) and seal are right; else
