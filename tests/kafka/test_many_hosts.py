@@ -16,7 +16,9 @@ import pytest
 from kafka_helpers import HandlerProcess, HandlerServer, broker_mod, push_all, read_topic, wait_for
 
 KEYS = 64
-IN_FLIGHT = 4  # per partition: 16 handle() calls at once over the 4 partitions
+IN_FLIGHT = 4  # POSTs in flight per route (adaptive delivery)
+MAX_BATCH = 25  # records per POST at most: IN_FLIGHT * MAX_BATCH records in flight at most
+FLAGS = ("--max-in-flight", str(IN_FLIGHT), "--max-batch", str(MAX_BATCH))
 
 
 def route(*urls: str) -> str:
@@ -27,13 +29,16 @@ def test_records_spread_over_two_hosts_and_each_key_keeps_its_order(broker, mess
     one, two = HandlerServer(message_type, ring).start(), HandlerServer(message_type, ring).start()
     two.calls = one.calls  # one list, appended as handle() runs: the order across both hosts
     try:
-        relay = relays(broker.bootstrap, {message_type: route(one.url, two.url)})
         texts = [f"k{i % 8}:{i // 8}" for i in range(400)]
         push_all(broker.bootstrap, ring, message_type, texts, keys=[t.split(":")[0].encode() for t in texts])
+        relay = relays(broker.bootstrap, {message_type: route(one.url, two.url)})  # all ready: batches
         wait_for(lambda: len(one.calls) >= len(texts), "every record to be handled", timeout=60)
+        posts = 0.0
         for host in (one, two):
             name = f"http://127.0.0.1:{host.port}"
+            posts += relay.metric(f'q2ext_relay_host_posts_total{{host="{name}",result="ok"}}')
             assert relay.metric(f'q2ext_relay_host_posts_total{{host="{name}",result="ok"}}') > 0
+        assert relay.metric("q2ext_relay_batch_records_count") > 0 and posts < len(texts)  # batches, each to one host
     finally:
         one.stop()
         two.stop()
@@ -130,7 +135,7 @@ def test_a_relay_crash_then_a_host_crash_lose_nothing_and_the_relay_crash_handle
     count = 5000
     first_host, _second_host = hosts.start(0), hosts.start(1)
     group = "g-many-hosts-" + message_type
-    relay = relays(broker.bootstrap, {message_type: hosts.route()}, "--max-in-flight", str(IN_FLIGHT), group=group)
+    relay = relays(broker.bootstrap, {message_type: hosts.route()}, *FLAGS, group=group)
     texts, keys = keyed(count)
     ids = push_all(broker.bootstrap, ring, message_type, texts, keys=keys)
 
@@ -139,7 +144,7 @@ def test_a_relay_crash_then_a_host_crash_lose_nothing_and_the_relay_crash_handle
     relay.wait(10)
     at_relay_kill = len(hosts.finished())
     assert at_relay_kill < count, "the relay kill landed after the stream"
-    relays(broker.bootstrap, {message_type: hosts.route()}, "--max-in-flight", str(IN_FLIGHT), group=group)
+    relays(broker.bootstrap, {message_type: hosts.route()}, *FLAGS, group=group)
 
     wait_for(lambda: len(hosts.finished()) >= at_relay_kill + count // 5, "more records after the relay restart")
     first_host.stop(signal.SIGKILL)
@@ -153,9 +158,9 @@ def test_a_relay_crash_then_a_host_crash_lose_nothing_and_the_relay_crash_handle
     twice = {msg_id for msg_id, times in Counter(finished).items() if times > 1}
     print(f"{count} records, {len(twice)} handled twice (all finished by the killed host just before its kill)")
     # The relay crash ran nothing twice: a second handle() only follows the host kill, for records the killed host
-    # had finished but whose done mark had not reached the store yet (at most the deliveries in flight).
+    # had finished but whose done mark had not reached the store yet (at most the records in flight).
     assert twice <= set(before_host_kill)
-    assert len(twice) <= IN_FLIGHT * 4
+    assert len(twice) <= IN_FLIGHT * MAX_BATCH
     assert_key_order(hosts.started_texts())
 
 
@@ -169,7 +174,7 @@ def test_stopping_postgresql_for_ten_seconds_mid_stream_loses_nothing_and_handle
         made = Hosts(tmp_path, message_type, ring, server.url)
         try:
             made.start(0), made.start(1)
-            relay = relays(broker.bootstrap, {message_type: made.route()}, "--max-in-flight", str(IN_FLIGHT))
+            relay = relays(broker.bootstrap, {message_type: made.route()}, *FLAGS)
             texts, keys = keyed(count)
             ids = push_all(broker.bootstrap, ring, message_type, texts, keys=keys)
             wait_for(lambda: len(made.finished()) >= count // 4, "a quarter of the records", every=0.01)
