@@ -140,16 +140,19 @@ class Q2MessageBusRequestHandler(Q2BaseRequestHandler):
         runs = _runs(records)
         if len(runs) == 1:
             await self._run(runs[0], items, results)
-        else:  # keys apart run side by side, at most BATCH_CONCURRENCY at once
-            gate = asyncio.Semaphore(BATCH_CONCURRENCY)
-            await asyncio.gather(*(self._run(run, items, results, gate) for run in runs))
+        else:  # keys apart side by side: BATCH_CONCURRENCY workers take the next key's run as each finishes one
+            queue = iter(runs)
+            workers = min(BATCH_CONCURRENCY, len(runs))
+            await asyncio.gather(*(self._runs_from(queue, items, results) for _ in range(workers)))
         self._answer(200, {"status": 200, "results": results})
 
-    async def _run(self, run: list[int], items: list, results: list[dict], gate=None) -> None:
+    async def _runs_from(self, queue, items: list, results: list[dict]) -> None:
+        """One worker of a batch: key runs from the shared iterator until none is left."""
+        for run in queue:
+            await self._run(run, items, results)
+
+    async def _run(self, run: list[int], items: list, results: list[dict]) -> None:
         """One key's records of a batch, in order; after a retryable answer the rest are not attempted."""
-        if gate is not None:
-            async with gate:
-                return await self._run(run, items, results)
         blocked = False
         for index in run:
             item, claim = items[index]
