@@ -119,7 +119,10 @@ def register(sub) -> None:
     p.add_argument("--session-timeout-ms", type=int, default=10_000, help="consumer group session timeout")
     p.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress lines")
     p.add_argument(
-        "--max-in-flight", type=int, default=16, help="POSTs in flight per endpoint (per partition with --max-batch 1)"
+        "--max-in-flight",
+        type=int,
+        default=16,
+        help="POSTs in flight per endpoint (per partition with --max-batch 1; 1: strictly one at a time)",
     )
     p.add_argument(
         "--max-batch",
