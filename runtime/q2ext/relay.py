@@ -289,6 +289,8 @@ class Relay:
             log.exception("handling the answer for %s[%d]@%d failed", part.tp.topic, part.tp.partition, record.offset)
             outcome = None
         self._go_on(part, record, outcome)
+        if lane is not None:  # the freed slot takes what is ready: a failure holds only its own key
+            relay_lanes.fill(self, lane)
 
     def _go_on(self, part: Partition, record, outcome: Outcome | None) -> None:
         """The slow path: a task delivers the record from here on (retries, backoff, dead letter)."""
