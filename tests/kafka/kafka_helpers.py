@@ -51,7 +51,8 @@ class Recorder(Q2MessageBusRequestHandler):
     'fail<N>:...' raises (500) on attempts up to N; 'dead:<reason>' raises DeadLetter unless the server
     accepts dead letters now; 'later<N>:...' raises RetryLater(after N s) on the first attempt;
     'block:...' waits until the server releases it; 'busy<N>:...' raises RetryLater (503) on attempts up to N;
-    'hold:...' raises RetryLater until the server releases it, then DeadLetter (422).
+    'hold:...' raises RetryLater until the server releases it, then DeadLetter (422); 'slowfail:...' waits until
+    the server releases it, then raises RetryLater (503, retry after 30 s) on the first attempt.
     """
 
     server: HandlerServer
@@ -69,6 +70,11 @@ class Recorder(Q2MessageBusRequestHandler):
             raise RetryLater("busy", after_seconds=float(text[5 : text.index(":")]))
         if text.startswith("busy") and ":" in text and message.attempt <= int(text[4 : text.index(":")]):
             raise RetryLater("busy as asked", after_seconds=0)
+        if text.startswith("slowfail:") and message.attempt == 1:
+            server.blocked.set()
+            while not server.release.is_set():
+                await asyncio.sleep(0.01)
+            raise RetryLater("slow, then busy", after_seconds=30)
         if text.startswith("hold:"):
             if not server.release.is_set():
                 raise RetryLater("held as asked", after_seconds=0)

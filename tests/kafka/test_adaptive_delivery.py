@@ -78,6 +78,18 @@ def test_a_relay_killed_mid_batch_leaves_every_message_handled_exactly_once(brok
     assert Counter(handler.handled_ids()).most_common(1)[0][1] == 1  # redeliveries acknowledged, not handled
 
 
+def test_a_failed_post_frees_its_slot_at_once_for_the_ready_records_of_other_keys(broker, ring, handler, relays):
+    relay = relays(broker.bootstrap, routes(handler), "--max-in-flight", "2")
+    for text in ("slowfail:a", "slowfail:b"):  # one single POST each: both slots taken
+        push_all(broker.bootstrap, ring, handler.type, [text], [text[-1:].encode()])
+        wait_for(lambda text=text: text in handler.texts(), f"{text} in handle()")
+    push_all(broker.bootstrap, ring, handler.type, ["c", "d"], [b"c", b"d"])  # ready, no slot free
+    wait_for(lambda: relay.metric("q2ext_relay_consumer_lag") >= 4, "the relay to have fetched c and d")
+    handler.release.set()  # both answer 503 (retry in 30 s): their slots take c and d now, not after the retries
+    wait_for(lambda: {"c", "d"} <= {m.text for m in handler.services.handled}, "the other keys' records")
+    assert handler.texts().count("slowfail:a") == 1 and handler.texts().count("slowfail:b") == 1
+
+
 class SingleOnly(tornado.web.RequestHandler):
     """An endpoint that knows one message per POST only: 415 to the batch media type."""
 
