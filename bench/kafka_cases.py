@@ -166,9 +166,9 @@ def light_load(ctx: Context, rate: int = 20) -> dict:
     """p50 push-to-handle() at a light rate, default delivery against --max-batch 1, in alternating rounds.
 
     One broker and handler; the relay is restarted in the same group for each run, so both modes see the same
-    machine minutes, in the order ABBA: the second run of a round came out 0.5-2 ms faster, whichever mode it
-    was. The figure is the difference of the medians of the runs' p50s (each over hundreds of messages): a busy
-    2-core machine moves single runs by a millisecond or two.
+    machine minutes, in the order ABBA: in quick runs the second run of a round often came out 0.5-2 ms faster,
+    whichever mode. The figure is the difference of the medians of the runs' p50s (each over hundreds of messages):
+    a busy 2-core machine moves single runs by a millisecond or two.
     """
     count, rounds = ctx.size(300, 60), ctx.size(4, 2)
     runs: dict[str, list[dict]] = {"adaptive": [], "single": []}
