@@ -170,7 +170,7 @@ def light_load(ctx: Context, rate: int = 20) -> dict:
     whichever mode. The figure is the difference of the medians of the runs' p50s (each over hundreds of messages):
     a busy 2-core machine moves single runs by a millisecond or two.
     """
-    count, rounds = ctx.size(300, 60), ctx.size(4, 2)
+    count, rounds = ctx.size(200, 60), ctx.size(4, 2)
     runs: dict[str, list[dict]] = {"adaptive": [], "single": []}
     with broker() as bootstrap:
         pipe = Pipeline(ctx, bootstrap)
