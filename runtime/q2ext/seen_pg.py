@@ -6,7 +6,7 @@ compared on the database server's clock, so a crashed owner's claims free up wit
 and release()s ride on the next round trip; bounded by age (window_s) and count (max_ids).
 Claims that arrive while a round trip is out wait and go together in the next one (one statement carries
 the pending marks, releases and claims), so under load the store costs a round trip per batch of
-deliveries, not per message. The table is created on first use (SCHEMA below; docs/deploy.md in a project).
+deliveries, not per message. The table is created on first use (seen_pg_sql.SCHEMA; docs/deploy.md in a project).
 If the server cannot be reached, every call raises dedup.StoreDown: the handler answers 503 (retryable).
 """
 
@@ -22,66 +22,10 @@ import psycopg
 
 from .dedup import Claim, StoreDown
 from .lease import LEASE_S, RENEW_S, LeaseKeeper, owner_id
+from .seen_pg_sql import LOCK_KEY, PRUNE, RENEW, ROUND_TRIP, SCHEMA, SESSION, TABLE
 
 log = logging.getLogger("q2ext.dedup")
-TABLE = "q2ext_seen_ids"
-# Created on first use, under a lock, so hosts starting together do not race for it.
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    n bigserial PRIMARY KEY,        -- claim order: pruning drops the lowest first
-    id text NOT NULL UNIQUE,        -- the message id (q2msg-id)
-    done boolean NOT NULL,          -- false = claimed (being handled), true = handled
-    at double precision NOT NULL,   -- claimed: end of its lease; handled: when done() ran (server clock, epoch s)
-    owner text NOT NULL             -- the claiming process (lease.owner_id): only it renews or releases it
-)
-"""
-_LOCK_KEY = 0x71326578  # pg_advisory_xact_lock key of the schema creation ('q2ex')
-# The database server's clock, unless a test injected one (then %(now)s is its reading).
-_NOW = "coalesce(%(now)s::float8, extract(epoch from clock_timestamp()))"
-# One statement per round trip: write the waiting done marks and releases, claim every id (insert it, or take
-# over a claim whose lease ended: its owner is gone), and say which came back NEW and which are handled already
-# (anything else is BUSY: claimed by a live owner). One statement, not a pipeline of three: measured here, a
-# psycopg pipeline cost 2x the wall time and CPU of one statement. The three id lists never share an id (_split).
-_ROUND_TRIP = f"""
-WITH marked AS (
-    INSERT INTO {TABLE} AS s (id, done, at, owner)
-    SELECT id, true, coalesce(at, {_NOW}), %(owner)s
-    FROM unnest(%(marks)s::text[], %(ats)s::float8[]) AS m(id, at) ORDER BY id
-    ON CONFLICT (id) DO UPDATE SET done = true, at = excluded.at
-), released AS (
-    DELETE FROM {TABLE} WHERE id = ANY(%(releases)s::text[]) AND owner = %(owner)s AND NOT done
-), claimed AS (
-    INSERT INTO {TABLE} AS s (id, done, at, owner)
-    SELECT id, false, {_NOW} + %(lease)s, %(owner)s FROM unnest(%(ids)s::text[]) AS id ORDER BY id
-    ON CONFLICT (id) DO UPDATE SET at = excluded.at, owner = excluded.owner
-    WHERE s.done = false AND s.at < {_NOW}
-    RETURNING s.id
-)
-SELECT id, true FROM claimed
-UNION ALL SELECT id, false FROM {TABLE} WHERE id = ANY(%(ids)s::text[]) AND done
-"""
-_RENEW = f"""
-UPDATE {TABLE} SET at = coalesce(%(until)s::float8, extract(epoch from clock_timestamp()) + %(lease)s)
-WHERE id = ANY(%(ids)s::text[]) AND owner = %(owner)s AND NOT done
-"""
-_PRUNE = (
-    # Rows are in claim order: find the oldest one still in the window, drop the expired ones before it.
-    f"DELETE FROM {TABLE} WHERE at < {_NOW} - %(window)s AND n < coalesce("
-    f"(SELECT n FROM {TABLE} WHERE at >= {_NOW} - %(window)s ORDER BY n LIMIT 1), 9223372036854775807)",
-    f"DELETE FROM {TABLE} WHERE n <= (SELECT max(n) FROM {TABLE}) - %(max_ids)s",
-)
-# As the SQLite store's synchronous=OFF: a commit survives any handler crash; only a crash of the database
-# server itself may lose the last fraction of a second of claims and marks (SECURITY.md). Measured: see bench/.
-# psycopg prepares the round trip after 5 calls; PostgreSQL's default then picks a generic or a custom plan by
-# its estimates, and here that choice made each round trip slower as the table grew (0.5 ms, then 10 ms after
-# 1,500 round trips). A generic plan always (index scans on id, checked with 1,000,000 rows) measured 0.35 ms of
-# server CPU per round trip, steady; a custom plan each time 0.55 ms, unprepared statements more.
-# Nothing waits on the server for ever: a lock held elsewhere longer than 5 s fails the round trip (503, retried).
 ROUND_TRIP_TIMEOUT_S = 30.0  # a round trip with no answer this long (a peer gone silent) fails: 503, retried
-_SESSION = (
-    "SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan; "
-    "SET lock_timeout = '5s'; SET statement_timeout = '60s'"
-)
 Marks = list[tuple[str, float | None]]
 
 
@@ -200,7 +144,7 @@ class PostgresSeenIds:
         params = self._params(ids=msg_ids, until=until if self.clock else None, lease=self.leases.lease_s)
         with self._lock:
             try:
-                return self._blocking().execute(_RENEW, params).rowcount
+                return self._blocking().execute(RENEW, params).rowcount
             except psycopg.Error as exc:
                 self._drop_blocking()
                 raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
@@ -226,7 +170,7 @@ class PostgresSeenIds:
             try:
                 conn = self._blocking()
                 with conn.transaction():
-                    removed = sum(conn.execute(sql, params).rowcount for sql in _PRUNE)
+                    removed = sum(conn.execute(sql, params).rowcount for sql in PRUNE)
             except psycopg.Error as exc:
                 self._drop_blocking()
                 raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
@@ -276,7 +220,7 @@ class PostgresSeenIds:
         with self._lock:
             params, _ = self._split(claims)
             try:
-                rows = self._blocking().execute(_ROUND_TRIP, params).fetchall()
+                rows = self._blocking().execute(ROUND_TRIP, params).fetchall()
             except psycopg.Error as exc:
                 self._drop_blocking()
                 self._give_back(params)
@@ -305,7 +249,7 @@ class PostgresSeenIds:
         try:
             conn = await self._async_connection()
             async with conn.transaction():
-                for sql in _PRUNE:
+                for sql in PRUNE:
                     await conn.execute(sql, params)
         except psycopg.Error as exc:
             log.warning("could not prune the seen-id store: %s", _short(exc))
@@ -325,7 +269,7 @@ class PostgresSeenIds:
                 self.url, autocommit=True, connect_timeout=max(2, int(self.timeout_s))
             )
             try:
-                await conn.execute(_SESSION)
+                await conn.execute(SESSION)
                 if not self._schema_ready:
                     await _create_schema_async(conn)
                     self._schema_ready = True
@@ -398,10 +342,10 @@ class PostgresSeenIds:
         """The blocking connection (under self._lock), made on first use with the schema."""
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self.timeout_s)))
-            self._conn.execute(_SESSION)
+            self._conn.execute(SESSION)
             if not self._schema_ready:
                 with self._conn.transaction():
-                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
                     self._conn.execute(SCHEMA)
                 self._schema_ready = True
         return self._conn
@@ -446,13 +390,13 @@ class PostgresSeenIds:
 
 
 async def _fetch(conn: psycopg.AsyncConnection, params: dict) -> list[tuple[str, bool]]:
-    cursor = await conn.execute(_ROUND_TRIP, params)
+    cursor = await conn.execute(ROUND_TRIP, params)
     return await cursor.fetchall()
 
 
 async def _create_schema_async(conn: psycopg.AsyncConnection) -> None:
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         await conn.execute(SCHEMA)
 
 
