@@ -24,6 +24,14 @@ def bin_dir() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+def _runuser() -> str:
+    """runuser's path: it lives in /usr/sbin, which a fresh machine's (and CI's) PATH may not hold."""
+    for candidate in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError("runuser is missing (util-linux): PostgreSQL's initdb and pg_ctl refuse to run as root")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -83,7 +91,7 @@ class LocalPostgres:
     def _run(self, tool: str, *args: str) -> None:
         cmd = [str(self.bin / tool), *args]
         if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            cmd = [_runuser(), "-u", "postgres", "--", *cmd]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")

@@ -73,19 +73,28 @@ def test_make_run_on_a_busy_port_ends_with_the_one_line(project, busy_port):
     assert len(ours) == 1 and ONE_LINE.fullmatch(ours[0]), result.stderr
 
 
+def _hold_three_ports_in_a_row() -> tuple[int, list[socket.socket]]:
+    """Listening sockets on three consecutive free ports (another run of ports if a test elsewhere took one)."""
+    for _ in range(50):
+        first, holders = free_port(), []
+        try:
+            for port in (first, first + 1, first + 2):
+                holder = socket.socket()
+                holders.append(holder)
+                holder.bind(("127.0.0.1", port))
+                holder.listen()
+            return first, holders
+        except OSError:
+            for holder in holders:
+                holder.close()
+    raise AssertionError("found no three free ports in a row in 50 tries")
+
+
 def test_the_suggested_port_is_past_a_run_of_busy_ones(project):
     path, env = project
-    first = free_port()
-    holders = []
+    first, holders = _hold_three_ports_in_a_row()
     try:
-        for port in (first, first + 1, first + 2):
-            holder = socket.socket()
-            holders.append(holder)
-            holder.bind(("127.0.0.1", port))
-            holder.listen()
         result = q2ext(path, "run", "--port", str(first), env={**env, "Q2EXT_HOST": "127.0.0.1"})
-    except OSError:
-        pytest.skip("the ports after a free one were taken by someone else")
     finally:
         for holder in holders:
             holder.close()
