@@ -151,7 +151,7 @@ class SqliteSeenIds:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # private; SQLite gives -wal/-shm its mode
         self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _wal(self._db, busy_timeout_s)
         self._db.execute("PRAGMA synchronous=OFF")  # see the class docstring
         self._db.execute(_SCHEMA)
         self.prune()
@@ -332,3 +332,16 @@ class SqliteSeenIds:
         cache[msg_id] = None
         if len(cache) > self.cache_ids:
             cache.popitem(last=False)
+
+
+def _wal(db: sqlite3.Connection, timeout_s: float) -> None:
+    """Turn on WAL; processes opening a new file together can get 'locked' at once here (no busy handler)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)

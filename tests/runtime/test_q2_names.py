@@ -269,14 +269,14 @@ def test_generate_config_writes_the_defaults_the_server_then_starts_with(tmp_pat
 
     from q2ext import q2cli
 
-    cwd = Path.cwd()
+    cwd, path = Path.cwd(), list(sys.path)
     try:
         os.chdir(project)
         sys.path.insert(0, str(project))
         assert q2cli.main(["generate_config", "AccountDashboard"]) == 0
     finally:
         os.chdir(cwd)
-        sys.path.remove(str(project))
+        sys.path[:] = path  # q2's main() puts the project on sys.path too: later spawned processes inherit it
         for module in [m for m in sys.modules if m.split(".")[0] in ("AccountDashboard", "configuration")]:
             del sys.modules[module]
 
