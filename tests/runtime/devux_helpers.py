@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,15 +16,14 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from fresh_machine import fresh_machine_env
+
 READY_TIMEOUT_S = 60.0
 
 
 def fresh_env(home: Path, **extra: str) -> dict[str, str]:
     """A fresh machine's environment: an empty HOME, PATH of python3/make/git and /usr/bin:/bin, no Q2EXT_*."""
-    folders = [str(Path(found).parent) for tool in ("python3", "make", "git") if (found := shutil.which(tool))]
-    home.mkdir(parents=True, exist_ok=True)
-    env = {"HOME": str(home), "PATH": os.pathsep.join(dict.fromkeys([*folders, "/usr/bin", "/bin"])), "LANG": "C.UTF-8"}
-    return {**env, **extra}
+    return fresh_machine_env(home, **extra)
 
 
 def bake(template: Path, out: Path, kind: str = "message_bus", name: str = "AllCaps", **answers: str) -> Path:

@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import seed_tutorial as tutorial
+from fresh_machine import fresh_machine_env, fresh_machine_path  # noqa: F401 - the tests import them from here
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without Q2EXT_* or pytest variables that would leak into baked projects."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("Q2EXT_", "PYTEST_", "MAKEFLAGS", "MAKELEVEL"))}
-    return {**env, **extra}
-
-
-@functools.cache
-def fresh_machine_path() -> str:
-    """PATH as a fresh machine has it: the folders of the real python3 (not a pyenv shim), make, git, /usr/bin:/bin.
-
-    .ci/run builds the same PATH for the whole suite; a tool a test starts by a bare name is missing from it.
-    """
-    where = subprocess.run(
-        ["python3", "-c", "import os, sys; print(os.path.realpath(sys.executable))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    folders = [os.path.dirname(where)]
-    folders += [os.path.dirname(os.path.realpath(shutil.which(tool) or f"/usr/bin/{tool}")) for tool in ("make", "git")]
-    return os.pathsep.join(dict.fromkeys([*folders, "/usr/bin", "/bin"]))
-
-
-def fresh_machine_env(home: Path, **extra: str) -> dict[str, str]:
-    """A new user's environment: an empty HOME (no pip cache, no git identity, no ~/.cookiecutterrc), that PATH."""
-    home.mkdir(parents=True, exist_ok=True)
-    env = {"HOME": str(home), "PATH": fresh_machine_path(), "LANG": "C.UTF-8"}
-    if "TMPDIR" in os.environ:
-        env["TMPDIR"] = os.environ["TMPDIR"]
-    return {**env, **extra}
+    return {**tutorial.clean_env(), **extra}
 
 
 @pytest.fixture(scope="session")

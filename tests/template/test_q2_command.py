@@ -11,7 +11,6 @@ get(), `q2 run -l DEBUG`, GET /SendToBus. Then the refusals: one line, a non-zer
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import sys
 import time
@@ -24,19 +23,12 @@ import pytest
 import seed_tutorial as tutorial
 from q2ext.kinds import KINDS
 
-from .conftest import clean_env
+from .conftest import clean_env, fresh_machine_env
 
 pytestmark = pytest.mark.slow  # builds the project's own .venv from PyPI
 
 PROMPT = "q2-test$ "
 SEED_EXTENSION_LINES = ("class AllCapsHandler(Q2MessageBusRequestHandler):", "    MESSAGE_TYPE = 'Lowercase'")
-
-
-def fresh_machine_env(home: Path, **extra: str) -> dict[str, str]:
-    """A fresh HOME and a PATH with only what a fresh machine has: python3, make, git and /usr/bin:/bin."""
-    folders = [str(Path(shutil.which(tool)).parent) for tool in ("python3", "make", "git") if shutil.which(tool)]
-    path = ":".join(dict.fromkeys([*folders, "/usr/bin", "/bin"]))
-    return {"HOME": str(home), "PATH": path, "LANG": "C.UTF-8", "TERM": "dumb", **extra}
 
 
 @dataclass
@@ -62,7 +54,7 @@ def walk(template, tmp_path_factory) -> Walk:
     home = workdir / "home"
     home.mkdir()
     port = tutorial.free_port()
-    env = fresh_machine_env(home)
+    env = fresh_machine_env(home, TERM="dumb")
     bake = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "-o", str(workdir)]
     baked = subprocess.run(
         [*bake, "extension_name=MyBank", "extension_kind=base"], cwd=workdir, env=clean_env(), capture_output=True
