@@ -11,6 +11,7 @@ Writes DIR/results.json and DIR/bench.png (DIR defaults to bench/), prints one t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -52,11 +53,18 @@ def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) ->
     store is a PostgreSQL server on this machine (started here, scripts/pg_local.py), the same POSTs.
     """
     runs: dict[str, list[dict]] = {"baseline_a": [], "handler_ingest": [], "handler_ingest_pg": [], "batch": []}
-    baseline = http_cases.serve_baseline(ctx)
-    handler = http_cases.serve_handler(ctx) if wanted & {"handler_ingest", "batch"} else None
-    postgres = LocalPostgres().start() if "handler_ingest_pg" in wanted else None
-    handler_pg = http_cases.serve_handler(ctx, SEEN_IDS_URL=postgres.url) if postgres else None
-    try:
+    with contextlib.ExitStack() as started:  # whatever started is stopped, even if a later start fails
+        baseline = http_cases.serve_baseline(ctx)
+        started.callback(baseline[0].stop)
+        handler = http_cases.serve_handler(ctx) if wanted & {"handler_ingest", "batch"} else None
+        if handler:
+            started.callback(handler[0].stop)
+        postgres = LocalPostgres().start() if "handler_ingest_pg" in wanted else None
+        if postgres:
+            started.callback(postgres.close)
+        handler_pg = http_cases.serve_handler(ctx, SEEN_IDS_URL=postgres.url) if postgres else None
+        if handler_pg:
+            started.callback(handler_pg[0].stop)
         for index in range(rounds):
             posts, warm = http_cases.single_slice(ctx, ring, f"h{index}")
             runs["baseline_a"].append(http_cases.measure_running(ctx, *baseline, posts, warm))
@@ -66,11 +74,6 @@ def http_rounds(ctx: http_cases.Context, ring, wanted: set[str], rounds: int) ->
                 runs["handler_ingest_pg"].append(http_cases.measure_running(ctx, *handler_pg, posts, warm))
             if "batch" in wanted:
                 runs["batch"].append(http_cases.batch_slice(ctx, ring, *handler, BATCH_PER_POST, f"b{index}"))
-    finally:
-        for proc, _ in [baseline] + [h for h in (handler, handler_pg) if h]:
-            proc.stop()
-        if postgres:
-            postgres.close()
     out = {name: median_run(found) for name, found in runs.items() if found}
     for name in ("handler_ingest", "handler_ingest_pg", "batch"):  # each slice against the baseline slice of its round
         if runs[name]:
