@@ -163,15 +163,13 @@ def free_port_near(host: str, port: int, tries: int = 50) -> int:
     return port + 1
 
 
-def serve_metrics(services: Services) -> tornado.httpserver.HTTPServer | None:
+def serve_metrics(services: Services) -> netserver.LimitedHTTPServer | None:
     """Out of DEBUG, /metrics on its own METRICS_HOST:METRICS_PORT (127.0.0.1:1982); a taken port only disables it."""
     cfg = services.settings
     if cfg.DEBUG or not cfg.METRICS_PORT:
         return None
-    import tornado.httpserver
-
     app = tornado.web.Application([(r"/metrics/?", MetricsHandler)], q2ext_services=services, log_function=_access_log)
-    server = tornado.httpserver.HTTPServer(app)
+    server = netserver.make_server(app, cfg)  # the application port's limits: METRICS_HOST may face a network
     try:
         server.listen(cfg.METRICS_PORT, address=cfg.METRICS_HOST)
     except OSError as exc:

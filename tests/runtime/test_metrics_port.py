@@ -7,6 +7,7 @@ as its own process (keys from Q2EXT_KEYRING), real requests to both ports.
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -49,6 +50,21 @@ def test_metrics_port_serves_the_servers_counters(production):
 
     assert response.status == 200 and response.content_type == PROMETHEUS
     assert 'q2ext_refused_total{status="400",type="Lowercase"} 1' in response.text
+
+
+def test_metrics_port_closes_a_connection_that_never_finishes_its_headers(project):
+    path, env = project
+    metrics_port = free_port()
+    keys = json.dumps(keyring.new().to_json())
+    env = {**env, "Q2EXT_KEYRING": keys, "Q2EXT_METRICS_PORT": str(metrics_port), "Q2EXT_HTTP_IDLE_TIMEOUT_SECONDS": "1"}
+    server = start_server(path, env, "--debug", "0")
+    try:
+        with socket.create_connection(("127.0.0.1", metrics_port)) as sock:
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # never the blank line that ends the headers
+            sock.settimeout(60)
+            assert sock.recv(4096) == b""  # closed by the server, with no answer
+    finally:
+        server.stop()
 
 
 def test_startup_says_where_the_metrics_are(production):

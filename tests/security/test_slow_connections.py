@@ -146,6 +146,22 @@ def test_connection_that_never_finishes_its_headers_is_closed_after_the_idle_tim
         assert _closed_by_server(sock)
 
 
+def test_keep_alive_connection_idle_after_a_request_is_closed_after_the_idle_timeout(spawn):
+    server = spawn(Q2EXT_HTTP_IDLE_TIMEOUT_SECONDS="1")
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        assert _closed_by_server(sock)
+
+
+def test_no_timer_is_armed_per_request_for_the_header_deadline():
+    from q2ext import netserver, settings
+
+    server = netserver.make_server(object(), settings.load(environ={"Q2EXT_HTTP_IDLE_TIMEOUT_SECONDS": "7"}))
+    assert server.conn_params.header_timeout is None  # Tornado's gen.with_timeout per request is off...
+    assert server.header_timeout_s == 7  # ...and the sweep keeps the deadline instead
+
+
 class _OutOfFiles(socket.socket):
     """A listening socket whose first accept() fails with EMFILE, as when the process has no descriptor left."""
 
