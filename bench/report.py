@@ -205,11 +205,14 @@ def chart(path: Path, raw: dict, title: str) -> None:
     left.invert_yaxis()
     for y, row in enumerate(rows):
         left.text(row[1], y, f" {row[1]:,.0f}", va="center", fontsize=8)
-    ys = range(len(rows))
-    right.barh([y - 0.2 for y in ys], [max(row[2] or 0, 0.01) for row in rows], height=0.4, label="p50")
-    right.barh([y + 0.2 for y in ys], [max(row[3] or 0, 0.01) for row in rows], height=0.4, label="p99")
-    right.set_yticks(list(ys), labels)
-    right.invert_yaxis()
+    for column, shift, label in ((2, -0.2, "p50"), (3, 0.2, "p99")):
+        timed = [(y, row[column]) for y, row in enumerate(rows) if row[column] is not None]
+        right.barh([y + shift for y, _ in timed], [max(ms, 0.01) for _, ms in timed], height=0.4, label=label)
+    for y, row in enumerate(rows):
+        if row[2] is None and row[3] is None:  # e.g. the peers: records pre-produced, throughput only
+            right.text(0.02, y, "not measured", transform=right.get_yaxis_transform(), va="center", fontsize=8)
+    right.set_yticks(list(range(len(rows))), labels)
+    right.set_ylim(len(rows) - 0.5, -0.5)  # every row, first at the top, as on the left
     right.set_xscale("log")
     right.set_xlabel("latency, ms (log scale; lower is better)")
     right.legend()
