@@ -56,8 +56,8 @@ def test_metrics_port_closes_a_connection_that_never_finishes_its_headers(projec
     path, env = project
     metrics_port = free_port()
     keys = json.dumps(keyring.new().to_json())
-    env = {**env, "Q2EXT_KEYRING": keys, "Q2EXT_METRICS_PORT": str(metrics_port), "Q2EXT_HTTP_IDLE_TIMEOUT_SECONDS": "1"}
-    server = start_server(path, env, "--debug", "0")
+    settings = {"Q2EXT_KEYRING": keys, "Q2EXT_METRICS_PORT": str(metrics_port), "Q2EXT_HTTP_IDLE_TIMEOUT_SECONDS": "1"}
+    server = start_server(path, {**env, **settings}, "--debug", "0")
     try:
         with socket.create_connection(("127.0.0.1", metrics_port)) as sock:
             sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # never the blank line that ends the headers
