@@ -33,6 +33,24 @@ class StoreDown(Exception):
     RETRY_AFTER_S = 2  # the 503's Retry-After: no handle() without a claim, so the sender waits and retries
 
 
+class DoneCache(OrderedDict):
+    """The ids this process saw handled last (at most size): a redelivery of one is DONE without asking the store."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def add(self, msg_id: str) -> None:
+        self[msg_id] = None
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+def prune_due(claims_before: int, claims_now: int, every: int) -> bool:
+    """True when the claims count passed another multiple of every: a store prunes then, not per message."""
+    return claims_before // every != claims_now // every
+
+
 class MemorySeenIds:
     """Seen ids of this process, bounded by count and by age (oldest dropped first)."""
 
@@ -136,13 +154,12 @@ class SqliteSeenIds:
         self.window_s = window_s
         self.clock = clock  # wall-clock seconds (leases are compared across processes); tests inject one
         self.prune_every = prune_every
-        self.cache_ids = cache_ids
         self.flush_s = flush_s
         self.gather_s = gather_s  # how long the first claim waits for others to share its commit
         self._owner = owner_id()
         self.leases = LeaseKeeper(self, lease_s, renew_s, clock, thread=renew_in_thread)
         self._lock = threading.RLock()  # one connection, maybe used from a test's server thread
-        self._done_cache: OrderedDict[str, None] = OrderedDict()
+        self._done_cache = DoneCache(cache_ids)
         self._pending: list[tuple[str, float, str]] = []
         self._queued: list[tuple[str, asyncio.Future]] = []
         self._claims = 0
@@ -177,9 +194,9 @@ class SqliteSeenIds:
             if answer is Claim.NEW:  # committed: renew its lease from now until done() or release()
                 self.leases.hold(msg_id)
                 claimed += 1
-        if claimed and (self._claims % self.prune_every) + claimed >= self.prune_every:
+        before, self._claims = self._claims, self._claims + claimed
+        if prune_due(before, self._claims, self.prune_every):
             self.prune()
-        self._claims += claimed
         return answers  # type: ignore[return-value]
 
     async def claim_soon(self, msg_id: str) -> Claim:
@@ -224,7 +241,7 @@ class SqliteSeenIds:
             return Claim.NEW
         row = self._db.execute("SELECT done FROM seen WHERE id = ?", (msg_id,)).fetchone()
         if row is not None and row[0]:
-            self._remember(msg_id)
+            self._done_cache.add(msg_id)
             return Claim.DONE
         return Claim.BUSY  # claimed elsewhere (or pruned a moment ago): the sender retries
 
@@ -239,7 +256,7 @@ class SqliteSeenIds:
                 return self._db.total_changes - before
 
     def done(self, msg_id: str) -> None:
-        self._remember(msg_id)
+        self._done_cache.add(msg_id)
         self.leases.drop(msg_id)
         with self._lock:
             self._pending.append((msg_id, self.clock(), self._owner))
@@ -326,12 +343,6 @@ class SqliteSeenIds:
             self._db.execute("ROLLBACK")
             self._pending = pending + self._pending
             raise
-
-    def _remember(self, msg_id: str) -> None:
-        cache = self._done_cache
-        cache[msg_id] = None
-        if len(cache) > self.cache_ids:
-            cache.popitem(last=False)
 
 
 def _wal(db: sqlite3.Connection, timeout_s: float) -> None:

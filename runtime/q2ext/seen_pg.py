@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 
-from .dedup import Claim, StoreDown
+from .dedup import Claim, DoneCache, StoreDown, prune_due
 from .lease import LEASE_S, RENEW_S, LeaseKeeper, owner_id
 from .seen_pg_sql import LOCK_KEY, PRUNE, RENEW, ROUND_TRIP, SCHEMA, SESSION, TABLE
 
@@ -50,7 +50,6 @@ class PostgresSeenIds:
         self.max_ids = max_ids
         self.window_s = window_s
         self.prune_every = prune_every
-        self.cache_ids = cache_ids
         self.flush_s = flush_s
         self.timeout_s = timeout_s  # a call waits this long for a connection (then StoreDown: 503)
         self.clock = clock  # None: the database server's clock (one clock for every host); tests inject one
@@ -62,7 +61,7 @@ class PostgresSeenIds:
         self._aconn: psycopg.AsyncConnection | None = None  # the sender's connection...
         self._aconn_loop: asyncio.AbstractEventLoop | None = None  # ...and the event loop it belongs to
         self._schema_ready = False
-        self._done_cache: OrderedDict[str, None] = OrderedDict()
+        self._done_cache = DoneCache(cache_ids)
         self._marks: Marks = []  # done() marks not written yet
         self._releases: list[str] = []  # release()s not written yet
         self._queued: list[tuple[str, asyncio.Future]] = []
@@ -118,7 +117,7 @@ class PostgresSeenIds:
                     self._claims += 1
                 elif msg_id in done:
                     answer = Claim.DONE
-                    self._remember(msg_id)
+                    self._done_cache.add(msg_id)
                 else:
                     answer = Claim.BUSY
             out.append(answer)
@@ -128,7 +127,7 @@ class PostgresSeenIds:
 
     def done(self, msg_id: str) -> None:
         """Mark handled: remembered at once, written with the next round trip (or flush_s after they pause)."""
-        self._remember(msg_id)
+        self._done_cache.add(msg_id)
         self.leases.drop(msg_id)
         self._marks.append((msg_id, self.clock() if self.clock else None))
         self._write_soon()
@@ -142,12 +141,8 @@ class PostgresSeenIds:
     def renew(self, msg_ids: list[str], until: float) -> int:
         """Extend this owner's leases (LeaseKeeper's thread) to the server's now + lease_s (a test clock: until)."""
         params = self._params(ids=msg_ids, until=until if self.clock else None, lease=self.leases.lease_s)
-        with self._lock:
-            try:
-                return self._blocking().execute(RENEW, params).rowcount
-            except psycopg.Error as exc:
-                self._drop_blocking()
-                raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
+        with self._blocking_conn() as conn:
+            return conn.execute(RENEW, params).rowcount
 
     def flush(self) -> None:
         """Write pending done() marks and releases now (blocking)."""
@@ -156,24 +151,14 @@ class PostgresSeenIds:
 
     def __len__(self) -> int:
         self.flush()
-        with self._lock:
-            try:
-                return self._blocking().execute(f"SELECT count(*) FROM {TABLE} WHERE done").fetchone()[0]
-            except psycopg.Error as exc:
-                self._drop_blocking()
-                raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
+        with self._blocking_conn() as conn:
+            return conn.execute(f"SELECT count(*) FROM {TABLE} WHERE done").fetchone()[0]
 
     def prune(self) -> int:
         """Drop ids older than the window, then the oldest beyond max_ids; returns how many went."""
         params = self._params(window=self.window_s, max_ids=self.max_ids)
-        with self._lock:
-            try:
-                conn = self._blocking()
-                with conn.transaction():
-                    removed = sum(conn.execute(sql, params).rowcount for sql in PRUNE)
-            except psycopg.Error as exc:
-                self._drop_blocking()
-                raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
+        with self._blocking_conn() as conn, conn.transaction():
+            removed = sum(conn.execute(sql, params).rowcount for sql in PRUNE)
         if removed:
             log.debug("pruned %d seen ids from PostgreSQL", removed)
         return removed
@@ -217,14 +202,13 @@ class PostgresSeenIds:
 
     def _run_blocking(self, claims: list[str]) -> list[tuple[str, bool]]:
         """One round trip on the blocking connection; the claim rows."""
-        with self._lock:
+        with self._blocking_conn() as conn:
             params, _ = self._split(claims)
             try:
-                rows = self._blocking().execute(ROUND_TRIP, params).fetchall()
-            except psycopg.Error as exc:
-                self._drop_blocking()
+                rows = conn.execute(ROUND_TRIP, params).fetchall()
+            except psycopg.Error:
                 self._give_back(params)
-                raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
+                raise
             self.round_trips += 1
         return rows
 
@@ -311,7 +295,7 @@ class PostgresSeenIds:
             for (_, future), answer in zip(queued, answers, strict=True):
                 if not future.done():
                     future.set_result(answer)
-            if before // self.prune_every != self._claims // self.prune_every:
+            if prune_due(before, self._claims, self.prune_every):
                 await self._prune_async()
 
     def _write_soon(self) -> None:
@@ -333,10 +317,21 @@ class PostgresSeenIds:
 
     def _prune_now_and_then(self, before: int) -> None:
         """prune() once the claims passed another multiple of prune_every since before (the count then)."""
-        if before // self.prune_every != self._claims // self.prune_every:
+        if prune_due(before, self._claims, self.prune_every):
             self.prune()
 
     # ------------------------------------------------------------------ connections
+
+    @contextmanager
+    def _blocking_conn(self) -> Iterator[psycopg.Connection]:
+        """The blocking connection, under the lock; a database error drops it (the next call connects again)
+        and is raised as StoreDown."""
+        with self._lock:
+            try:
+                yield self._blocking()
+            except psycopg.Error as exc:
+                self._drop_blocking()
+                raise StoreDown(f"PostgreSQL seen-id store: {_short(exc)}") from exc
 
     def _blocking(self) -> psycopg.Connection:
         """The blocking connection (under self._lock), made on first use with the schema."""
@@ -381,12 +376,6 @@ class PostgresSeenIds:
         """A round trip failed: its marks and releases wait for the next one."""
         self._marks = marks + self._marks
         self._releases = releases + self._releases
-
-    def _remember(self, msg_id: str) -> None:
-        cache = self._done_cache
-        cache[msg_id] = None
-        if len(cache) > self.cache_ids:
-            cache.popitem(last=False)
 
 
 async def _fetch(conn: psycopg.AsyncConnection, params: dict) -> list[tuple[str, bool]]:

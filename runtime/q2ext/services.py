@@ -59,47 +59,40 @@ class Services:
             close()
 
 
-def make_seen(settings: Settings) -> MemorySeenIds | SqliteSeenIds:
+def make_seen(settings: Settings) -> SeenIds:
     """The seen-id store asked for: PostgreSQL shared by hosts, a SQLite file shared by processes, or memory."""
-    if settings.SEEN_IDS_URL:
-        return _postgres_seen(settings)
-    if settings.SEEN_IDS_FILE in ("", ":memory:"):
+    if not settings.SEEN_IDS_URL and settings.SEEN_IDS_FILE in ("", ":memory:"):
         window = max(settings.DELIVERY_TOLERANCE_SECONDS * 4, 3600)
         seen, where = MemorySeenIds(max_ids=settings.SEEN_IDS_MAX, window_s=window), "memory (this process only)"
     else:
-        # Cover every id a handler could still accept (the maximum message age); a crashed process's
-        # claims free up when their leases end (lease.py), a live one renews them while handle() runs.
-        seen = SqliteSeenIds(
-            settings.SEEN_IDS_FILE,
-            max_ids=settings.SEEN_IDS_MAX,
-            window_s=max(settings.MAX_MESSAGE_AGE_SECONDS, settings.DELIVERY_TOLERANCE_SECONDS),
-            lease_s=settings.SEEN_IDS_LEASE_SECONDS,
-            renew_s=settings.SEEN_IDS_LEASE_SECONDS * 0.3,
-        )
-        where = f"{settings.SEEN_IDS_FILE} (shared by this project's handler processes)"
+        # A shared store covers every id a handler could still accept (the maximum message age); a crashed
+        # process's claims free up when their leases end (lease.py), a live one renews them while handle() runs.
+        shared = {
+            "max_ids": settings.SEEN_IDS_MAX,
+            "window_s": max(settings.MAX_MESSAGE_AGE_SECONDS, settings.DELIVERY_TOLERANCE_SECONDS),
+            "lease_s": settings.SEEN_IDS_LEASE_SECONDS,
+            "renew_s": settings.SEEN_IDS_LEASE_SECONDS * 0.3,
+        }
+        if settings.SEEN_IDS_URL:
+            seen, where = _postgres_seen(settings.SEEN_IDS_URL, shared)
+        else:
+            seen = SqliteSeenIds(settings.SEEN_IDS_FILE, **shared)
+            where = f"{settings.SEEN_IDS_FILE} (shared by this project's handler processes)"
     log.debug("seen message ids kept in %s: window %ds, at most %d ids", where, seen.window_s, seen.max_ids)
     return seen
 
 
-def _postgres_seen(settings: Settings):
-    """The PostgreSQL store of SEEN_IDS_URL (psycopg is imported only when it is set)."""
+def _postgres_seen(url: str, options: dict) -> tuple[SeenIds, str]:
+    """The PostgreSQL store of SEEN_IDS_URL, and where it is (psycopg is imported only when it is set)."""
     from urllib.parse import urlsplit
 
     from .seen_pg import PostgresSeenIds
 
-    url = settings.SEEN_IDS_URL
-    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
         raise ValueError("SEEN_IDS_URL must start with postgresql:// (e.g. postgresql://user@db-host:5432/q2ext)")
-    seen = PostgresSeenIds(
-        url,
-        max_ids=settings.SEEN_IDS_MAX,
-        window_s=max(settings.MAX_MESSAGE_AGE_SECONDS, settings.DELIVERY_TOLERANCE_SECONDS),
-        lease_s=settings.SEEN_IDS_LEASE_SECONDS,
-        renew_s=settings.SEEN_IDS_LEASE_SECONDS * 0.3,
-    )
-    where = urlsplit(url).hostname or "the local socket"  # never the URL: it may hold a password
-    log.debug("seen message ids kept in PostgreSQL on %s (shared by every handler host)", where)
-    return seen
+    where = f"PostgreSQL on {parts.hostname or 'the local socket'} (shared by every handler host)"  # never the URL
+    return PostgresSeenIds(url, **options), where
 
 
 def build(settings: Settings | None = None, ring: KeyRing | None = None) -> Services:

@@ -41,13 +41,18 @@ def endpoints(target: str, message_type: str, bus_url: Callable[[str, str], str]
     return ",".join(bus_url(base, message_type) for base in split(target))
 
 
+def origin_and_path(url: str) -> tuple[str, str]:
+    """scheme://host:port (what a kept-alive client connects to) and the path with its query (what it POSTs to)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}", parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def client_for(url: str, timeout: float, metrics: Registry) -> tuple[http1.Client | Spread, str]:
     """The client of a route and the path to POST to: one host's kept-alive client, or a Spread over several."""
     urls = split(url)
     if len(urls) == 1:
-        parts = urlsplit(urls[0])
-        client = http1.Client(f"{parts.scheme}://{parts.netloc}", timeout=timeout)
-        return client, parts.path + (f"?{parts.query}" if parts.query else "")
+        origin, path = origin_and_path(urls[0])
+        return http1.Client(origin, timeout=timeout), path
     spread = Spread(urls, timeout, metrics)
     return spread, spread.path
 
@@ -55,11 +60,10 @@ def client_for(url: str, timeout: float, metrics: Registry) -> tuple[http1.Clien
 class Host:
     """One handler host: its client, how it is doing, and until when it is skipped."""
 
-    def __init__(self, url: str, timeout: float) -> None:
-        parts = urlsplit(url)
-        self.name = f"{parts.scheme}://{parts.netloc}"
-        self.path = parts.path + (f"?{parts.query}" if parts.query else "")
+    def __init__(self, url: str, timeout: float, index: int) -> None:
+        self.name, self.path = origin_and_path(url)
         self.client = http1.Client(self.name, timeout=timeout)
+        self.index = index  # its place in the route: ties between hosts go in turn
         self.in_flight = 0
         self.failures = 0  # in a row
         self.skip_until = 0.0
@@ -71,7 +75,7 @@ class Spread:
     def __init__(
         self, urls: list[str], timeout: float, metrics: Registry, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.hosts = [Host(url, timeout) for url in urls]
+        self.hosts = [Host(url, timeout, index) for index, url in enumerate(urls)]
         paths = {host.path for host in self.hosts}
         if len(paths) != 1:
             raise ValueError(f"the hosts of one route must share its path, not {sorted(paths)}")
@@ -89,9 +93,9 @@ class Spread:
         healthy = [host for host in self.hosts if host.skip_until <= now]
         if not healthy:
             return min(self.hosts, key=lambda host: host.skip_until)
-        self._turn = (self._turn + 1) % len(self.hosts)
         count = len(self.hosts)
-        return min(healthy, key=lambda h: (h.in_flight, (self.hosts.index(h) - self._turn) % count))
+        self._turn = (self._turn + 1) % count
+        return min(healthy, key=lambda h: (h.in_flight, (h.index - self._turn) % count))
 
     def observe(self, host: Host, result: http1.Response | BaseException) -> None:
         """Count the result, and skip the host for a while if it failed (no answer, or 5xx)."""

@@ -9,6 +9,7 @@ file each, and once with the shared store.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from pg_local import LocalPostgres
@@ -112,6 +113,16 @@ def test_seen_ids_url_chooses_the_postgres_store(postgres):
 def test_a_seen_ids_url_that_is_not_postgresql_is_refused_with_the_fix():
     with pytest.raises(ValueError, match="must start with postgresql://"):
         services.make_seen(Settings(SEEN_IDS_URL="mysql://db/q2ext"))
+
+
+def test_the_store_says_where_it_is_without_the_password_of_its_url(caplog):
+    caplog.set_level(logging.DEBUG, logger="q2ext")
+
+    seen = services.make_seen(Settings(SEEN_IDS_URL="postgresql://q2:s3cret-pw@db.example:5432/q2ext"))
+    seen.close()  # nothing was claimed: no connection was ever made
+
+    assert "PostgreSQL on db.example" in caplog.text
+    assert "s3cret-pw" not in caplog.text
 
 
 def test_claims_raise_store_down_while_the_server_is_stopped_and_work_again_after():
